@@ -1,0 +1,1 @@
+//! trestle-outbound: see ARCHITECTURE.md for this crate's place in the product.

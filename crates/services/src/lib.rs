@@ -1,0 +1,1 @@
+//! trestle-services: see ARCHITECTURE.md for this crate's place in the product.

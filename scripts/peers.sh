@@ -1,0 +1,44 @@
+# Test peers: real third-party servers the test suite runs against. Sourced by scripts/test.sh.
+# Every peer listens on 127.0.0.1 only, is started in the background and stopped by its PID.
+# Each start_* function exports the environment variable the tests read; a test that needs
+# a peer fails when CI=true and its variable is missing.
+
+peer_state_dir=$(mktemp -d -t trestle-peers.XXXXXX)
+peer_pids=()
+
+stop_all_peers() {
+  for pid in "${peer_pids[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  if [ -n "${postgres_bin_dir:-}" ] && [ -d "$peer_state_dir/pgdata" ]; then
+    runuser -u postgres -- "$postgres_bin_dir/pg_ctl" -D "$peer_state_dir/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$peer_state_dir" 2>/dev/null || true
+}
+
+start_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    echo "== installing PostgreSQL"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  postgres_bin_dir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  local port=55432
+  mkdir -p "$peer_state_dir/pgdata"
+  chown -R postgres:postgres "$peer_state_dir"
+  runuser -u postgres -- "$postgres_bin_dir/initdb" -D "$peer_state_dir/pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  runuser -u postgres -- "$postgres_bin_dir/pg_ctl" -D "$peer_state_dir/pgdata" -l "$peer_state_dir/postgres.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $peer_state_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
+  runuser -u postgres -- "$postgres_bin_dir/psql" -q -h 127.0.0.1 -p $port -U postgres \
+    -c "create role trestle login password 'trestle' createdb" -c "create database trestle owner trestle" >/dev/null
+  export TRESTLE_TEST_POSTGRES_URL="postgres://trestle:trestle@127.0.0.1:$port/trestle"
+  echo "== PostgreSQL ready at 127.0.0.1:$port"
+}
+
+start_all_peers() {
+  start_postgres
+}
+
+run_post_test_checks() {
+  :
+}
