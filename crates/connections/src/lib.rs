@@ -1,0 +1,1 @@
+//! trestle-connections: connections, OAuth authorization flows and the token lifecycle.

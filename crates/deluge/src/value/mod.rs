@@ -1,0 +1,1 @@
+//! Deluge values and the per-run heap that owns lists and maps.

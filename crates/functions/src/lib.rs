@@ -1,0 +1,1 @@
+//! trestle-functions: drives Deluge runs to completion by performing their effects.
