@@ -35,8 +35,31 @@ start_postgres() {
   echo "== PostgreSQL ready at 127.0.0.1:$port"
 }
 
+start_oidc_provider() {
+  # npm oidc-provider, pinned by test-peers/oidc-provider/package-lock.json; loopback only.
+  local peer_dir="${repo_root:-$(pwd)}/test-peers/oidc-provider"
+  local port=3000
+  echo "== installing oidc-provider (npm ci)"
+  (cd "$peer_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  PORT=$port node "$peer_dir/server.mjs" >"$peer_state_dir/oidc-provider.log" 2>&1 &
+  peer_pids+=("$!")
+  local attempt
+  for attempt in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$port/.well-known/openid-configuration" >/dev/null 2>&1; then
+      export TRESTLE_TEST_OIDC_ISSUER="http://127.0.0.1:$port"
+      echo "== oidc-provider ready at 127.0.0.1:$port"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "oidc-provider did not answer on 127.0.0.1:$port; its log:" >&2
+  cat "$peer_state_dir/oidc-provider.log" >&2
+  return 1
+}
+
 start_all_peers() {
   start_postgres
+  start_oidc_provider
 }
 
 run_post_test_checks() {
