@@ -1,1 +1,56 @@
-//! trestle-deluge-syntax: see ARCHITECTURE.md for this crate's place in the product.
+//! trestle-deluge-syntax: the Deluge front end.
+//!
+//! Source text goes through the hand-written [`lexer`] (tokens with byte spans, comments
+//! skipped), then the recursive-descent [`parser`] (Pratt loop for operators) that builds the
+//! [`ast`]. Parsing never gives up: [`parse`] always returns a [`Script`] together with every
+//! [`ParseError`], recovering at statement boundaries. [`diagnostic`] renders errors as
+//! `path:line:col: error: message` with a caret, or as JSON.
+//!
+//! This crate performs no IO and never panics on any input.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod error;
+pub mod lexer;
+pub mod parser;
+pub mod span;
+
+pub use ast::Script;
+pub use error::{ParseError, ParseErrorKind};
+pub use span::Span;
+
+/// Qualifiers that make `qualifier.fn(...)` a call to a stored function rather than a method
+/// call on a variable (compared lower-case): CRM categories and Creator's `thisapp`.
+pub const FUNCTION_QUALIFIERS: &[&str] = &[
+    "standalone",
+    "automation",
+    "button",
+    "related_list",
+    "validation_rule",
+    "schedule",
+    "thisapp",
+];
+
+/// The result of parsing: always a tree, plus every error found (empty when the script is
+/// valid).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Parsed {
+    pub script: ast::Script,
+    pub errors: Vec<ParseError>,
+}
+
+impl Parsed {
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Parses a whole Deluge script: an optional function header and its body, or just a body.
+pub fn parse(source: &str) -> Parsed {
+    parser::parse_script(source)
+}
+
+/// Parses a single expression (used by tools and tests); trailing input is an error.
+pub fn parse_expression(source: &str) -> (ast::Expr, Vec<ParseError>) {
+    parser::parse_expression_only(source)
+}

@@ -1,0 +1,1 @@
+//! Rendering of parse errors (placeholder, completed below).
