@@ -7,10 +7,12 @@ pub mod criteria;
 pub mod error;
 pub mod record_id;
 pub mod schema;
+pub mod scopes;
 pub mod validate;
 
 pub use criteria::{Criteria, CriteriaOperator, parse_criteria};
 pub use error::{CrmError, RecordError};
 pub use record_id::RecordIdGenerator;
 pub use schema::{FieldDefinition, FieldType, ModuleDefinition, standard_modules};
+pub use scopes::{GrantedScopes, Operation, RequiredScope};
 pub use validate::{WriteMode, validate_record};
