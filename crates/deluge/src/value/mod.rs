@@ -1,1 +1,508 @@
 //! Deluge values and the per-run heap that owns lists and maps.
+//!
+//! Lists and maps have reference semantics, as in Zoho: a map added to a list and changed
+//! afterwards is changed inside the list too. They live in a [`Heap`] that belongs to one
+//! run; a [`Value`] holds only a small copyable handle ([`ListId`], [`MapId`]), so values
+//! are cheap to clone and `Send + 'static` without locks. [`OwnedValue`] is the heap-free
+//! tree form used for effects, journals and cassettes.
+//!
+//! Every decision on a question the Deluge reference leaves open is in [`decisions`].
+
+pub mod datetime;
+pub mod decisions;
+mod display;
+mod json;
+pub mod number;
+mod operators;
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+pub use crate::builtins::BuiltinError;
+pub use operators::BinaryOperator;
+
+/// Handle of a list in a [`Heap`]. Only meaningful for the heap that created it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListId(u32);
+
+/// Handle of a map in a [`Heap`]. Only meaningful for the heap that created it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MapId(u32);
+
+impl ListId {
+    /// The arena index, for diagnostics.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+impl MapId {
+    /// The arena index, for diagnostics.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// The entries of a Deluge map: text keys in insertion order (see
+/// [`decisions::MAP_KEYS_ARE_TEXT`]).
+pub type MapEntries = IndexMap<String, Value>;
+
+/// A Deluge value. Cloning is cheap: text and files are reference-counted, lists and maps
+/// are handles into the run's [`Heap`].
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Boolean(bool),
+    /// Deluge NUMBER (BIGINT): a signed 64-bit whole number.
+    Long(i64),
+    /// Deluge DECIMAL, exact (see [`decisions::DECIMALS_ARE_EXACT`]).
+    Decimal(Decimal),
+    /// Text. An `Arc<String>` so `s = s + x` can append in place when `s` is not shared.
+    Text(Arc<String>),
+    /// A date without a time of day (`'01-Jan-2020'`, `toDate()`).
+    Date(NaiveDate),
+    /// A date with a time of day, in the run's time zone ([`Heap::time_zone`]).
+    DateTime(NaiveDateTime),
+    /// A time of day (Creator TIME fields).
+    Time(NaiveTime),
+    List(ListId),
+    Map(MapId),
+    File(Arc<FileValue>),
+}
+
+/// A file value: produced by `invokeurl` downloads and `toFile`, consumed by `files:` and
+/// attachments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileValue {
+    pub name: String,
+    pub content_type: String,
+    #[serde(with = "base64_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+/// A value without heap handles: a plain tree, serializable, for effects, journals and
+/// cassettes. Decimals serialize as text so no precision is lost.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum OwnedValue {
+    #[default]
+    Null,
+    Boolean(bool),
+    Long(i64),
+    Decimal(Decimal),
+    Text(String),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+    Time(NaiveTime),
+    List(Vec<OwnedValue>),
+    Map(IndexMap<String, OwnedValue>),
+    File(FileValue),
+}
+
+impl OwnedValue {
+    /// The printed form, as [`Heap::display`] prints the attached value.
+    pub fn to_display_string(&self) -> String {
+        let mut heap = Heap::new();
+        let value = heap.attach(self.clone());
+        heap.display(&value)
+    }
+
+    /// The JSON text form (maps and lists as JSON, text as a JSON string).
+    pub fn to_json_text(&self) -> String {
+        let mut heap = Heap::new();
+        let value = heap.attach(self.clone());
+        heap.to_json_text(&value).unwrap_or_default()
+    }
+}
+
+/// Bounds the built-ins enforce so one run cannot exhaust memory. The VM reads the same
+/// struct for its own checks (text produced by `+`, output size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltinLimits {
+    /// Largest text a built-in or `+` may produce, in bytes.
+    pub max_text_bytes: usize,
+    /// Largest number of list elements plus map entries alive in one heap.
+    pub max_heap_elements: usize,
+    /// Deepest nesting of lists and maps that printing, JSON and detaching follow.
+    pub max_nesting_depth: usize,
+}
+
+impl Default for BuiltinLimits {
+    fn default() -> Self {
+        BuiltinLimits {
+            max_text_bytes: decisions::DEFAULT_MAX_TEXT_BYTES,
+            max_heap_elements: decisions::DEFAULT_MAX_HEAP_ELEMENTS,
+            max_nesting_depth: decisions::MAX_NESTING_DEPTH,
+        }
+    }
+}
+
+/// Owns every list and map of one run. Dropped with the run; there is no garbage collector
+/// because a run is short and bounded by the statement limit.
+#[derive(Debug, Clone)]
+pub struct Heap {
+    lists: Vec<Vec<Value>>,
+    maps: Vec<MapEntries>,
+    element_count: usize,
+    limits: BuiltinLimits,
+    time_zone: chrono_tz::Tz,
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap::new()
+    }
+}
+
+impl Heap {
+    /// An empty heap with default limits and the UTC time zone.
+    pub fn new() -> Heap {
+        Heap::with_limits(BuiltinLimits::default())
+    }
+
+    /// An empty heap with the given limits.
+    pub fn with_limits(limits: BuiltinLimits) -> Heap {
+        Heap {
+            lists: Vec::new(),
+            maps: Vec::new(),
+            element_count: 0,
+            limits,
+            time_zone: chrono_tz::UTC,
+        }
+    }
+
+    pub fn limits(&self) -> &BuiltinLimits {
+        &self.limits
+    }
+
+    pub fn set_limits(&mut self, limits: BuiltinLimits) {
+        self.limits = limits;
+    }
+
+    /// The time zone date-times of this run are in (the organization's zone in Zoho).
+    /// `toString(pattern, zone)` converts from it.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.time_zone
+    }
+
+    pub fn set_time_zone(&mut self, time_zone: chrono_tz::Tz) {
+        self.time_zone = time_zone;
+    }
+
+    /// Number of lists plus maps created so far in this run.
+    pub fn container_count(&self) -> usize {
+        self.lists.len() + self.maps.len()
+    }
+
+    /// Approximate number of list elements and map entries stored (never decreases below
+    /// the true count; removals are subtracted where cheap).
+    pub fn element_count(&self) -> usize {
+        self.element_count
+    }
+
+    /// Errors when the heap holds more elements than [`BuiltinLimits::max_heap_elements`].
+    pub fn check_size(&self) -> Result<(), BuiltinError> {
+        if self.element_count > self.limits.max_heap_elements {
+            return Err(BuiltinError::heap_too_large(self.limits.max_heap_elements));
+        }
+        Ok(())
+    }
+
+    /// Errors when `text_length` bytes exceed [`BuiltinLimits::max_text_bytes`].
+    pub fn check_text_length(&self, text_length: usize) -> Result<(), BuiltinError> {
+        if text_length > self.limits.max_text_bytes {
+            return Err(BuiltinError::text_too_long(
+                text_length,
+                self.limits.max_text_bytes,
+            ));
+        }
+        Ok(())
+    }
+
+    /// A text value, checked against the text limit.
+    pub fn make_text(&self, text: String) -> Result<Value, BuiltinError> {
+        self.check_text_length(text.len())?;
+        Ok(Value::Text(Arc::new(text)))
+    }
+
+    // ----- lists -----
+
+    /// Creates a list holding `elements`.
+    pub fn new_list(&mut self, elements: Vec<Value>) -> ListId {
+        self.element_count = self.element_count.saturating_add(elements.len());
+        let id = ListId(u32::try_from(self.lists.len()).unwrap_or(u32::MAX));
+        self.lists.push(elements);
+        id
+    }
+
+    /// Creates a list and returns it as a value.
+    pub fn new_list_value(&mut self, elements: Vec<Value>) -> Value {
+        Value::List(self.new_list(elements))
+    }
+
+    /// The elements of a list. A handle from another heap reads as an empty list.
+    pub fn list(&self, id: ListId) -> &[Value] {
+        self.lists.get(id.0 as usize).map_or(&[], |list| list.as_slice())
+    }
+
+    /// Mutable access to a list's elements. Callers that grow the list should call
+    /// [`Heap::note_added`] and [`Heap::check_size`].
+    pub fn list_mut(&mut self, id: ListId) -> Option<&mut Vec<Value>> {
+        self.lists.get_mut(id.0 as usize)
+    }
+
+    /// Appends to a list (`list.add(e)`).
+    pub fn list_push(&mut self, id: ListId, element: Value) -> Result<(), BuiltinError> {
+        self.check_size()?;
+        if let Some(list) = self.lists.get_mut(id.0 as usize) {
+            list.push(element);
+            self.element_count = self.element_count.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    // ----- maps -----
+
+    /// Creates an empty map.
+    pub fn new_map(&mut self) -> MapId {
+        self.new_map_from(MapEntries::new())
+    }
+
+    /// Creates a map holding `entries`.
+    pub fn new_map_from(&mut self, entries: MapEntries) -> MapId {
+        self.element_count = self.element_count.saturating_add(entries.len());
+        let id = MapId(u32::try_from(self.maps.len()).unwrap_or(u32::MAX));
+        self.maps.push(entries);
+        id
+    }
+
+    /// Creates an empty map and returns it as a value.
+    pub fn new_map_value(&mut self) -> Value {
+        Value::Map(self.new_map())
+    }
+
+    /// The entries of a map. A handle from another heap reads as an empty map.
+    pub fn map(&self, id: MapId) -> &MapEntries {
+        static EMPTY: std::sync::OnceLock<MapEntries> = std::sync::OnceLock::new();
+        match self.maps.get(id.0 as usize) {
+            Some(entries) => entries,
+            None => EMPTY.get_or_init(MapEntries::new),
+        }
+    }
+
+    /// Mutable access to a map's entries.
+    pub fn map_mut(&mut self, id: MapId) -> Option<&mut MapEntries> {
+        self.maps.get_mut(id.0 as usize)
+    }
+
+    /// `map.get(key)`: null for a missing key.
+    pub fn map_get(&self, id: MapId, key: &str) -> Value {
+        self.map(id).get(key).cloned().unwrap_or(Value::Null)
+    }
+
+    /// `map.put(key, value)`: overwrites an existing key, keeping its position.
+    pub fn map_put(&mut self, id: MapId, key: String, value: Value) -> Result<(), BuiltinError> {
+        self.check_size()?;
+        if let Some(entries) = self.maps.get_mut(id.0 as usize)
+            && entries.insert(key, value).is_none()
+        {
+            self.element_count = self.element_count.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Records that `count` elements were added through [`Heap::list_mut`] or
+    /// [`Heap::map_mut`].
+    pub fn note_added(&mut self, count: usize) {
+        self.element_count = self.element_count.saturating_add(count);
+    }
+
+    /// Records that `count` elements were removed.
+    pub fn note_removed(&mut self, count: usize) {
+        self.element_count = self.element_count.saturating_sub(count);
+    }
+
+    /// The text a key is stored under (see [`decisions::MAP_KEYS_ARE_TEXT`]).
+    pub fn key_text(&self, key: &Value) -> String {
+        match key {
+            Value::Text(text) => text.as_str().to_owned(),
+            other => self.display(other),
+        }
+    }
+
+    // ----- iteration -----
+
+    /// The items `for each x in value` visits: a list's elements, a map's keys (as text),
+    /// or, for text, its single value. Null visits nothing. Errors for other values.
+    pub fn iteration_items(&self, value: &Value) -> Result<Vec<Value>, BuiltinError> {
+        match value {
+            Value::List(id) => Ok(self.list(*id).to_vec()),
+            Value::Map(id) => Ok(self.map(*id).keys().map(|key| Value::text(key)).collect()),
+            Value::Null => Ok(Vec::new()),
+            other => Err(BuiltinError::type_mismatch(format!(
+                "for each needs a list or a map, found {}",
+                self.describe(other)
+            ))),
+        }
+    }
+
+    // ----- tree forms -----
+
+    /// Copies a value and everything it reaches out of the heap. Cycles and nesting deeper
+    /// than [`BuiltinLimits::max_nesting_depth`] become null.
+    pub fn detach(&self, value: &Value) -> OwnedValue {
+        self.detach_at(value, 0)
+    }
+
+    fn detach_at(&self, value: &Value, depth: usize) -> OwnedValue {
+        match value {
+            Value::Null => OwnedValue::Null,
+            Value::Boolean(b) => OwnedValue::Boolean(*b),
+            Value::Long(n) => OwnedValue::Long(*n),
+            Value::Decimal(d) => OwnedValue::Decimal(*d),
+            Value::Text(t) => OwnedValue::Text(t.as_str().to_owned()),
+            Value::Date(d) => OwnedValue::Date(*d),
+            Value::DateTime(d) => OwnedValue::DateTime(*d),
+            Value::Time(t) => OwnedValue::Time(*t),
+            Value::File(f) => OwnedValue::File(FileValue::clone(f)),
+            Value::List(id) => {
+                if depth >= self.limits.max_nesting_depth {
+                    return OwnedValue::Null;
+                }
+                OwnedValue::List(
+                    self.list(*id)
+                        .iter()
+                        .map(|element| self.detach_at(element, depth + 1))
+                        .collect(),
+                )
+            }
+            Value::Map(id) => {
+                if depth >= self.limits.max_nesting_depth {
+                    return OwnedValue::Null;
+                }
+                OwnedValue::Map(
+                    self.map(*id)
+                        .iter()
+                        .map(|(key, element)| (key.clone(), self.detach_at(element, depth + 1)))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Moves a tree into the heap, creating new lists and maps.
+    pub fn attach(&mut self, value: OwnedValue) -> Value {
+        match value {
+            OwnedValue::Null => Value::Null,
+            OwnedValue::Boolean(b) => Value::Boolean(b),
+            OwnedValue::Long(n) => Value::Long(n),
+            OwnedValue::Decimal(d) => Value::Decimal(d),
+            OwnedValue::Text(t) => Value::Text(Arc::new(t)),
+            OwnedValue::Date(d) => Value::Date(d),
+            OwnedValue::DateTime(d) => Value::DateTime(d),
+            OwnedValue::Time(t) => Value::Time(t),
+            OwnedValue::File(f) => Value::File(Arc::new(f)),
+            OwnedValue::List(elements) => {
+                let elements = elements
+                    .into_iter()
+                    .map(|element| self.attach(element))
+                    .collect();
+                self.new_list_value(elements)
+            }
+            OwnedValue::Map(entries) => {
+                let entries = entries
+                    .into_iter()
+                    .map(|(key, element)| (key, self.attach(element)))
+                    .collect();
+                Value::Map(self.new_map_from(entries))
+            }
+        }
+    }
+}
+
+impl Value {
+    /// A text value (no limit check; use [`Heap::make_text`] for produced text).
+    pub fn text(text: impl Into<String>) -> Value {
+        Value::Text(Arc::new(text.into()))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The text, when this is a text value.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(text) => Some(text.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The Deluge type name used in messages ("text", "number", "map", ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Boolean(_) => "boolean",
+            Value::Long(_) => "number",
+            Value::Decimal(_) => "decimal",
+            Value::Text(_) => "text",
+            Value::Date(_) => "date",
+            Value::DateTime(_) => "date-time",
+            Value::Time(_) => "time",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::File(_) => "file",
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Value::Boolean(value)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Value::Long(value)
+    }
+}
+
+impl From<Decimal> for Value {
+    fn from(value: Decimal) -> Self {
+        Value::Decimal(value)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Value::text(value)
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Value::text(value)
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,14 @@
+//! Conversions and methods common to all values.
+use super::BuiltinError;
+use super::arguments::Call;
+use crate::value::Value;
+
+pub(crate) fn function(_call: &mut Call<'_>, _name: &str) -> Option<Result<Value, BuiltinError>> {
+    None
+}
+pub(crate) fn null_method(_call: &mut Call<'_>, _name: &str) -> Option<Result<Value, BuiltinError>> {
+    None
+}
+pub(crate) fn common_method(_call: &mut Call<'_>, _receiver: &Value, _name: &str) -> Option<Result<Value, BuiltinError>> {
+    None
+}

@@ -1,0 +1,366 @@
+//! JSON: converting values to and from `serde_json`, and parsing JSON text (`toMap()`,
+//! `toJSONList()`, responses) straight into heap values with exact decimals.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::{BuiltinError, Heap, MapEntries, Value, datetime, number};
+
+impl Heap {
+    /// A value as a `serde_json` tree. Dates become strings in Deluge's default form; a
+    /// file becomes its name. Decimals go through `f64` only when they are not whole
+    /// (`serde_json` has no exact decimal); use [`Heap::to_json_text`] for exact text.
+    pub fn to_json(&self, value: &Value) -> serde_json::Value {
+        self.to_json_at(value, 0)
+    }
+
+    fn to_json_at(&self, value: &Value, depth: usize) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match value {
+            Value::Null => Json::Null,
+            Value::Boolean(b) => Json::Bool(*b),
+            Value::Long(n) => Json::from(*n),
+            Value::Decimal(d) => decimal_to_json(d),
+            Value::Text(t) => Json::String(t.as_str().to_owned()),
+            Value::Date(d) => Json::String(datetime::format_date(d)),
+            Value::DateTime(d) => Json::String(datetime::format_date_time(d)),
+            Value::Time(t) => Json::String(datetime::format_time(t)),
+            Value::File(f) => Json::String(f.name.clone()),
+            Value::List(id) => {
+                if depth >= self.limits.max_nesting_depth {
+                    return Json::Null;
+                }
+                Json::Array(
+                    self.list(*id)
+                        .iter()
+                        .map(|element| self.to_json_at(element, depth + 1))
+                        .collect(),
+                )
+            }
+            Value::Map(id) => {
+                if depth >= self.limits.max_nesting_depth {
+                    return Json::Null;
+                }
+                Json::Object(
+                    self.map(*id)
+                        .iter()
+                        .map(|(key, element)| (key.clone(), self.to_json_at(element, depth + 1)))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// A `serde_json` tree as heap values: objects become maps (key order kept), arrays
+    /// lists, integers that fit 64 bits NUMBER, other numbers DECIMAL (from their shortest
+    /// decimal text, so `0.1` is exactly 0.1).
+    pub fn from_json(&mut self, json: serde_json::Value) -> Value {
+        use serde_json::Value as Json;
+        match json {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Boolean(b),
+            Json::Number(number) => json_number_to_value(&number),
+            Json::String(text) => Value::Text(Arc::new(text)),
+            Json::Array(elements) => {
+                let elements = elements
+                    .into_iter()
+                    .map(|element| self.from_json(element))
+                    .collect();
+                self.new_list_value(elements)
+            }
+            Json::Object(entries) => {
+                let entries: MapEntries = entries
+                    .into_iter()
+                    .map(|(key, element)| (key, self.from_json(element)))
+                    .collect();
+                Value::Map(self.new_map_from(entries))
+            }
+        }
+    }
+
+    /// Parses JSON text into heap values. Lenient as Deluge's `toMap()` is: keys and
+    /// values may be unquoted (`{company:Zoho}`) or single-quoted; trailing commas are
+    /// accepted. Numbers are exact. Errors name the position of the problem.
+    pub fn parse_json_text(&mut self, text: &str) -> Result<Value, BuiltinError> {
+        let mut parser = JsonParser {
+            heap: self,
+            characters: text.char_indices().collect(),
+            position: 0,
+            text,
+        };
+        parser.skip_space();
+        let value = parser.value(0)?;
+        parser.skip_space();
+        if parser.position < parser.characters.len() {
+            return Err(parser.error("unexpected text after the end of the JSON value"));
+        }
+        Ok(value)
+    }
+}
+
+fn decimal_to_json(value: &Decimal) -> serde_json::Value {
+    if value.fract().is_zero()
+        && let Ok(whole) = i64::try_from(value.trunc())
+    {
+        return serde_json::Value::from(whole);
+    }
+    let text = number::decimal_to_text(value);
+    match serde_json::Number::from_str(&text) {
+        Ok(number) => serde_json::Value::Number(number),
+        Err(_) => serde_json::Value::String(text),
+    }
+}
+
+fn json_number_to_value(number: &serde_json::Number) -> Value {
+    if let Some(whole) = number.as_i64() {
+        return Value::Long(whole);
+    }
+    let text = number.to_string();
+    match number::parse_decimal(&text) {
+        Some(decimal) => Value::Decimal(decimal),
+        None => Value::text(text),
+    }
+}
+
+const MAX_JSON_DEPTH: usize = 128;
+
+struct JsonParser<'heap, 'text> {
+    heap: &'heap mut Heap,
+    characters: Vec<(usize, char)>,
+    position: usize,
+    text: &'text str,
+}
+
+impl JsonParser<'_, '_> {
+    fn peek(&self) -> Option<char> {
+        self.characters.get(self.position).map(|(_, c)| *c)
+    }
+
+    fn error(&self, problem: &str) -> BuiltinError {
+        let offset = self
+            .characters
+            .get(self.position)
+            .map_or(self.text.len(), |(offset, _)| *offset);
+        let line = self.text[..offset].matches('\n').count() + 1;
+        let column = self.text[..offset]
+            .rsplit('\n')
+            .next()
+            .map_or(0, |tail| tail.chars().count())
+            + 1;
+        BuiltinError::invalid_json(format!(
+            "Invalid JSON text: {problem} at line {line}, column {column}"
+        ))
+    }
+
+    fn skip_space(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.position += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, BuiltinError> {
+        if depth > MAX_JSON_DEPTH {
+            return Err(self.error("nesting is too deep"));
+        }
+        match self.peek() {
+            None => Err(self.error("the text ended where a value was expected")),
+            Some('{') => self.object(depth),
+            Some('[') => self.array(depth),
+            Some(quote @ ('"' | '\'')) => {
+                let text = self.string(quote)?;
+                self.heap.check_text_length(text.len())?;
+                Ok(Value::text(text))
+            }
+            Some(_) => {
+                let word = self.bare_word();
+                if word.is_empty() {
+                    return Err(self.error("a value was expected"));
+                }
+                Ok(bare_word_value(&word))
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, BuiltinError> {
+        self.position += 1;
+        let mut entries = MapEntries::new();
+        loop {
+            self.skip_space();
+            match self.peek() {
+                Some('}') => {
+                    self.position += 1;
+                    break;
+                }
+                None => return Err(self.error("the text ended inside an object; '}' is missing")),
+                _ => {}
+            }
+            let key = match self.peek() {
+                Some(quote @ ('"' | '\'')) => self.string(quote)?,
+                _ => {
+                    let word = self.bare_word();
+                    if word.is_empty() {
+                        return Err(self.error("a key was expected"));
+                    }
+                    word
+                }
+            };
+            self.skip_space();
+            if self.peek() != Some(':') {
+                return Err(self.error("':' was expected after a key"));
+            }
+            self.position += 1;
+            self.skip_space();
+            let element = self.value(depth + 1)?;
+            entries.insert(key, element);
+            self.heap.note_added(1);
+            self.heap.check_size()?;
+            self.skip_space();
+            match self.peek() {
+                Some(',') => self.position += 1,
+                Some('}') => {}
+                _ => return Err(self.error("',' or '}' was expected")),
+            }
+        }
+        Ok(Value::Map(self.heap.new_map_from_counted(entries)))
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, BuiltinError> {
+        self.position += 1;
+        let mut elements = Vec::new();
+        loop {
+            self.skip_space();
+            match self.peek() {
+                Some(']') => {
+                    self.position += 1;
+                    break;
+                }
+                None => return Err(self.error("the text ended inside a list; ']' is missing")),
+                _ => {}
+            }
+            elements.push(self.value(depth + 1)?);
+            self.heap.note_added(1);
+            self.heap.check_size()?;
+            self.skip_space();
+            match self.peek() {
+                Some(',') => self.position += 1,
+                Some(']') => {}
+                _ => return Err(self.error("',' or ']' was expected")),
+            }
+        }
+        Ok(Value::List(self.heap.new_list_counted(elements)))
+    }
+
+    fn string(&mut self, quote: char) -> Result<String, BuiltinError> {
+        self.position += 1;
+        let mut text = String::new();
+        loop {
+            let Some(character) = self.peek() else {
+                return Err(self.error("the text ended inside a string"));
+            };
+            self.position += 1;
+            if character == quote {
+                return Ok(text);
+            }
+            if character != '\\' {
+                text.push(character);
+                continue;
+            }
+            let Some(escaped) = self.peek() else {
+                return Err(self.error("the text ended inside a string"));
+            };
+            self.position += 1;
+            match escaped {
+                'n' => text.push('\n'),
+                't' => text.push('\t'),
+                'r' => text.push('\r'),
+                'b' => text.push('\u{08}'),
+                'f' => text.push('\u{0c}'),
+                'u' => {
+                    let code = self.hex4()?;
+                    if (0xD800..0xDC00).contains(&code) {
+                        // A surrogate pair: \uD83D\uDE00.
+                        if self.peek() == Some('\\')
+                            && self.characters.get(self.position + 1).map(|(_, c)| *c) == Some('u')
+                        {
+                            self.position += 2;
+                            let low = self.hex4()?;
+                            let combined = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                            text.push(char::from_u32(combined).unwrap_or('\u{FFFD}'));
+                        } else {
+                            text.push('\u{FFFD}');
+                        }
+                    } else {
+                        text.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                    }
+                }
+                other => text.push(other),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, BuiltinError> {
+        let mut code = 0u32;
+        for _ in 0..4 {
+            let digit = self
+                .peek()
+                .and_then(|c| c.to_digit(16))
+                .ok_or_else(|| self.error("\\u must be followed by four hex digits"))?;
+            code = code * 16 + digit;
+            self.position += 1;
+        }
+        Ok(code)
+    }
+
+    fn bare_word(&mut self) -> String {
+        let mut word = String::new();
+        while let Some(character) = self.peek() {
+            if matches!(character, ',' | '}' | ']' | ':' | '{' | '[') {
+                break;
+            }
+            word.push(character);
+            self.position += 1;
+        }
+        word.trim().to_owned()
+    }
+}
+
+fn bare_word_value(word: &str) -> Value {
+    match word {
+        "true" => return Value::Boolean(true),
+        "false" => return Value::Boolean(false),
+        "null" => return Value::Null,
+        _ => {}
+    }
+    let looks_numeric = word.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    if looks_numeric {
+        if let Ok(whole) = word.parse::<i64>() {
+            return Value::Long(whole);
+        }
+        if let Some(decimal) = number::parse_decimal(word) {
+            return Value::Decimal(decimal);
+        }
+    }
+    Value::text(word)
+}
+
+impl Heap {
+    /// Like [`Heap::new_map_from`] for entries already counted with [`Heap::note_added`].
+    fn new_map_from_counted(&mut self, entries: MapEntries) -> super::MapId {
+        let count = entries.len();
+        let id = self.new_map_from(entries);
+        self.note_removed(count);
+        id
+    }
+
+    fn new_list_counted(&mut self, elements: Vec<Value>) -> super::ListId {
+        let count = elements.len();
+        let id = self.new_list(elements);
+        self.note_removed(count);
+        id
+    }
+}
