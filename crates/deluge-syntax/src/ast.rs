@@ -13,6 +13,11 @@
 //!   an exact decimal without going through binary floating point.
 //! * Creator-only constructs get their own node kinds ([`Stmt::Creator`],
 //!   [`ExprKind::RecordFetch`], [`ExprKind::InsertInto`]) so the runtime can refuse them clearly.
+//! * Creator criteria words map onto existing nodes: `a = b` inside an `if (...)` condition or
+//!   `Form[...]` criteria is [`BinaryOperator::Equal`] (Creator accepts `=` there), `x is null`
+//!   / `x is not null` compare with null, and `a contains b`, `a starts with b`,
+//!   `a ends with b` become method calls `a.contains(b)`, `a.startsWith(b)`, `a.endsWith(b)`
+//!   (`not contains` wraps that in `!`).
 //! * Nodes the parser could not make sense of become [`Stmt::Error`] / [`ExprKind::Error`];
 //!   they only ever appear when [`crate::Parsed::errors`] is not empty.
 
@@ -257,6 +262,12 @@ pub enum CreatorStatementKind {
     /// Field UI tasks: `hide f;`, `show f;`, `enable f;`, `disable f;`, `clear f;`,
     /// `reload;` ... (`action.key` says which); `targets` may be empty.
     FieldAction { action: Name, targets: Vec<Expr> },
+    /// Client-side field function `input.Field:ui.add(list);` (`function.key` is `ui.add`).
+    FieldUiCall {
+        field: Expr,
+        function: Name,
+        arguments: Vec<Expr>,
+    },
 }
 
 /// An expression: what it is plus where it is.
@@ -357,6 +368,12 @@ pub enum ExprKind {
     InsertInto {
         form: Identifier,
         fields: Vec<FieldAssignment>,
+    },
+    /// `key : value` as a call argument, as in `collection.insert("k" : v)`; only ever
+    /// appears directly in an argument list.
+    Pair {
+        key: Box<Expr>,
+        value: Box<Expr>,
     },
     /// `(expr)`: kept so spans and rendering follow the source.
     Paren(Box<Expr>),

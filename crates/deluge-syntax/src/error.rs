@@ -75,6 +75,16 @@ pub enum ParseErrorKind {
     },
     #[error("`try` block has no `catch`: add `catch (e) {{ ... }}` after it")]
     MissingCatch,
+    /// "unexpected `}`: no block is open here".
+    #[error("unexpected {found}: {hint}")]
+    Unexpected { found: String, hint: String },
+    #[error("`{function}` takes {expected} arguments, as in `{usage}`, but {found} were given")]
+    WrongArgumentCount {
+        function: String,
+        expected: u32,
+        usage: String,
+        found: u32,
+    },
 }
 
 impl ParseErrorKind {
@@ -91,6 +101,8 @@ impl ParseErrorKind {
             ParseErrorKind::NestingTooDeep { .. } => "NESTING_TOO_DEEP",
             ParseErrorKind::NotDeluge { .. } => "NOT_DELUGE_SYNTAX",
             ParseErrorKind::MissingCatch => "MISSING_CATCH",
+            ParseErrorKind::Unexpected { .. } => "UNEXPECTED_TOKEN",
+            ParseErrorKind::WrongArgumentCount { .. } => "WRONG_ARGUMENT_COUNT",
         }
     }
 }

@@ -220,7 +220,7 @@ impl Lexer<'_> {
                 _ => {
                     // Unicode whitespace (no-break space, BOM pasted from web pages) is trivia too.
                     let character = self.current_char();
-                    if character.is_whitespace() || character == '\u{feff}' {
+                    if character.is_whitespace() || is_invisible_format_character(character) {
                         self.position += character.len_utf8();
                     } else {
                         return;
@@ -369,6 +369,15 @@ impl Lexer<'_> {
             TokenKind::SingleQuoted
         }
     }
+}
+
+/// Zero-width characters pasted from web pages and chat tools (zero-width space and joiners,
+/// word joiner, byte-order mark) are invisible in Zoho's editor; they count as whitespace.
+fn is_invisible_format_character(character: char) -> bool {
+    matches!(
+        character,
+        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}'
+    )
 }
 
 /// Byte offsets are stored as `u32`; sources beyond 4 GiB saturate rather than wrap.
