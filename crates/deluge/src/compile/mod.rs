@@ -1,0 +1,1089 @@
+//! The compiler: syntax tree to [`Program`]. Variables become slots, built-in names become
+//! ids, jumps become code offsets, and every op keeps the span it came from. Problems a
+//! Zoho editor would reject on save (unknown functions and methods, `break` outside a
+//! loop, ...) are reported as [`CompileDiagnostic`]s with their location; compilation goes
+//! on after each one so that all of them are reported together.
+
+pub mod code;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use trestle_deluge_syntax::Span;
+use trestle_deluge_syntax::ast::{
+    AssignOperator, AssignTarget, BinaryOperator as SyntaxOperator, Block, BracketTask,
+    ConstructorKind, CreatorStatementKind, Expr, ExprKind, ForEachKind, Identifier, Script,
+    Stmt, TaskValue, UnaryOperator,
+};
+
+pub use code::{ParameterSlot, Program};
+use code::{EffectTemplate, FastMethod, Op, Operator};
+
+use crate::builtins;
+use crate::error::{CompileDiagnostic, Error, SourceLocation};
+use crate::value::{BinaryOperator, Value};
+
+/// Diagnostic codes of the compiler (the `code` of [`CompileDiagnostic`]).
+pub mod diagnostic_codes {
+    pub const SYNTAX: &str = "DELUGE_SYNTAX_ERROR";
+    pub const UNKNOWN_FUNCTION: &str = "DELUGE_UNKNOWN_FUNCTION";
+    pub const UNKNOWN_METHOD: &str = "DELUGE_UNKNOWN_METHOD";
+    pub const ARGUMENT_COUNT: &str = "DELUGE_ARGUMENT_COUNT";
+    pub const BREAK_OUTSIDE_LOOP: &str = "DELUGE_BREAK_OUTSIDE_LOOP";
+    pub const INVALID_LITERAL: &str = "DELUGE_INVALID_LITERAL";
+    pub const TOO_LARGE: &str = "DELUGE_PROGRAM_TOO_LARGE";
+}
+
+/// Parses and compiles `source`. On any syntax or compile error, returns every diagnostic
+/// (parse errors first, then compile errors, each in source order).
+pub fn compile_source(source: &str) -> Result<Arc<Program>, Error> {
+    let parsed = trestle_deluge_syntax::parse(source);
+    let line_starts = code::line_starts(source);
+    let mut diagnostics: Vec<CompileDiagnostic> = parsed
+        .errors
+        .iter()
+        .map(|error| CompileDiagnostic {
+            code: diagnostic_codes::SYNTAX,
+            message: error.message(),
+            location: code::locate(&line_starts, source, error.span),
+        })
+        .collect();
+    match compile(&parsed.script, source) {
+        Ok(program) if diagnostics.is_empty() => Ok(program),
+        Ok(_) => Err(Error::Compile { diagnostics }),
+        Err(Error::Compile {
+            diagnostics: compile_diagnostics,
+        }) => {
+            diagnostics.extend(compile_diagnostics);
+            Err(Error::Compile { diagnostics })
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Compiles a parsed script. `source` is the text it was parsed from (for locations).
+pub fn compile(script: &Script, source: &str) -> Result<Arc<Program>, Error> {
+    let mut compiler = Compiler::new(source);
+    compiler.declare_parameters(script);
+    compiler.collect_assigned(&script.body);
+    compiler.block(&script.body);
+    compiler.emit(Op::Null, script.span);
+    compiler.emit(Op::Return, script.span);
+    compiler.finish(script)
+}
+
+struct LoopContext {
+    /// Try handlers open when the loop started; `break`/`continue` close the newer ones.
+    try_depth: u32,
+    continue_target: u32,
+    break_jumps: Vec<usize>,
+}
+
+struct Compiler<'source> {
+    source: &'source str,
+    line_starts: Vec<u32>,
+    code: Vec<Op>,
+    spans: Vec<Span>,
+    constants: Vec<Value>,
+    text_constants: HashMap<String, u32>,
+    effects: Vec<EffectTemplate>,
+    names: Vec<String>,
+    name_indices: HashMap<String, u32>,
+    slots: HashMap<String, u32>,
+    slot_names: Vec<(String, u32)>,
+    slot_count: u32,
+    iterator_count: u32,
+    parameters: Vec<ParameterSlot>,
+    /// Variables assigned somewhere in the script (or bound by loops and catch).
+    assigned: std::collections::HashSet<String>,
+    /// Catch variables and the hidden slot holding their error's line number.
+    catch_line_slots: HashMap<String, u32>,
+    loops: Vec<LoopContext>,
+    try_depth: u32,
+    diagnostics: Vec<CompileDiagnostic>,
+}
+
+impl<'source> Compiler<'source> {
+    fn new(source: &'source str) -> Self {
+        Compiler {
+            source,
+            line_starts: code::line_starts(source),
+            code: Vec::new(),
+            spans: Vec::new(),
+            constants: Vec::new(),
+            text_constants: HashMap::new(),
+            effects: Vec::new(),
+            names: Vec::new(),
+            name_indices: HashMap::new(),
+            slots: HashMap::new(),
+            slot_names: Vec::new(),
+            slot_count: 0,
+            iterator_count: 0,
+            parameters: Vec::new(),
+            assigned: std::collections::HashSet::new(),
+            catch_line_slots: HashMap::new(),
+            loops: Vec::new(),
+            try_depth: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn finish(self, script: &Script) -> Result<Arc<Program>, Error> {
+        if !self.diagnostics.is_empty() {
+            let mut diagnostics = self.diagnostics;
+            diagnostics.sort_by_key(|diagnostic| diagnostic.location.start);
+            return Err(Error::Compile { diagnostics });
+        }
+        if u32::try_from(self.code.len()).is_err() {
+            return Err(Error::Compile {
+                diagnostics: vec![CompileDiagnostic {
+                    code: diagnostic_codes::TOO_LARGE,
+                    message: "the script is too large to compile".to_owned(),
+                    location: SourceLocation::default(),
+                }],
+            });
+        }
+        let parameter_names: std::collections::HashSet<&str> = self
+            .parameters
+            .iter()
+            .map(|parameter| parameter.name.as_str())
+            .collect();
+        let mut inputs: Vec<ParameterSlot> = self
+            .slot_names
+            .iter()
+            .filter(|(name, _)| {
+                !self.assigned.contains(name) && !parameter_names.contains(name.as_str())
+            })
+            .map(|(name, slot)| ParameterSlot {
+                name: name.clone(),
+                type_name: None,
+                slot: *slot,
+            })
+            .collect();
+        inputs.sort_by_key(|input| input.slot);
+        Ok(Arc::new(Program {
+            code: self.code,
+            spans: self.spans,
+            constants: self.constants,
+            effects: self.effects,
+            names: self.names,
+            slot_count: self.slot_count,
+            iterator_count: self.iterator_count,
+            slot_names: self.slot_names,
+            parameters: self.parameters,
+            inputs,
+            function_name: script
+                .header
+                .as_ref()
+                .map(|header| header.name.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")),
+            line_starts: self.line_starts,
+            source: Arc::from(self.source),
+        }))
+    }
+
+    // ----- bookkeeping -----
+
+    fn emit(&mut self, op: Op, span: Span) -> usize {
+        self.code.push(op);
+        self.spans.push(span);
+        self.code.len() - 1
+    }
+
+    fn here(&self) -> u32 {
+        u32::try_from(self.code.len()).unwrap_or(u32::MAX)
+    }
+
+    fn patch_jump(&mut self, at: usize) {
+        let target = self.here();
+        if let Some(op) = self.code.get_mut(at) {
+            *op = match *op {
+                Op::Jump(_) => Op::Jump(target),
+                Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
+                Op::AndJump(_) => Op::AndJump(target),
+                Op::OrJump(_) => Op::OrJump(target),
+                Op::JumpIfNotNull(_) => Op::JumpIfNotNull(target),
+                Op::TryStart(_) => Op::TryStart(target),
+                other => other,
+            };
+        }
+    }
+
+    fn error(&mut self, code: &'static str, message: String, span: Span) {
+        let location = code::locate(&self.line_starts, self.source, span);
+        self.diagnostics.push(CompileDiagnostic {
+            code,
+            message,
+            location,
+        });
+    }
+
+    fn constant(&mut self, value: Value) -> u32 {
+        if let Value::Text(text) = &value
+            && let Some(index) = self.text_constants.get(text.as_str())
+        {
+            return *index;
+        }
+        let index = u32::try_from(self.constants.len()).unwrap_or(u32::MAX);
+        if let Value::Text(text) = &value {
+            self.text_constants.insert(text.as_str().to_owned(), index);
+        }
+        self.constants.push(value);
+        index
+    }
+
+    fn name(&mut self, name: &str) -> u32 {
+        if let Some(index) = self.name_indices.get(name) {
+            return *index;
+        }
+        let index = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.name_indices.insert(name.to_owned(), index);
+        index
+    }
+
+    fn effect(&mut self, template: EffectTemplate) -> u32 {
+        let index = u32::try_from(self.effects.len()).unwrap_or(u32::MAX);
+        self.effects.push(template);
+        index
+    }
+
+    fn slot(&mut self, name: &str) -> u32 {
+        if let Some(slot) = self.slots.get(name) {
+            return *slot;
+        }
+        let slot = self.hidden_slots(1);
+        self.slots.insert(name.to_owned(), slot);
+        self.slot_names.push((name.to_owned(), slot));
+        slot
+    }
+
+    fn hidden_slots(&mut self, count: u32) -> u32 {
+        let slot = self.slot_count;
+        self.slot_count = self.slot_count.saturating_add(count);
+        slot
+    }
+
+    fn declare_parameters(&mut self, script: &Script) {
+        let Some(header) = &script.header else {
+            return;
+        };
+        for parameter in &header.parameters {
+            let slot = self.slot(&parameter.name.name);
+            self.assigned.insert(parameter.name.name.clone());
+            self.parameters.push(ParameterSlot {
+                name: parameter.name.name.clone(),
+                type_name: Some(parameter.type_name.name.clone()),
+                slot,
+            });
+        }
+    }
+
+    /// Records every variable the script assigns, so that reads of never-assigned names
+    /// can be told apart (inputs, `today`/`now`, Creator namespaces).
+    fn collect_assigned(&mut self, block: &Block) {
+        for statement in &block.statements {
+            match statement {
+                Stmt::Assign {
+                    target: AssignTarget::Variable(identifier),
+                    ..
+                } => {
+                    self.assigned.insert(identifier.name.clone());
+                }
+                Stmt::If {
+                    branches,
+                    else_body,
+                    ..
+                } => {
+                    for branch in branches {
+                        self.collect_assigned(&branch.body);
+                    }
+                    if let Some(else_body) = else_body {
+                        self.collect_assigned(else_body);
+                    }
+                }
+                Stmt::ForEach { variable, body, .. } => {
+                    self.assigned.insert(variable.name.clone());
+                    self.collect_assigned(body);
+                }
+                Stmt::Try {
+                    body,
+                    catch_variable,
+                    catch_body,
+                    ..
+                } => {
+                    if let Some(variable) = catch_variable {
+                        self.assigned.insert(variable.name.clone());
+                    }
+                    self.collect_assigned(body);
+                    self.collect_assigned(catch_body);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // ----- statements -----
+
+    fn block(&mut self, block: &Block) {
+        for statement in &block.statements {
+            self.statement(statement);
+        }
+    }
+
+    fn statement(&mut self, statement: &Stmt) {
+        let span = statement.span();
+        match statement {
+            Stmt::Assign {
+                target,
+                operator,
+                value,
+                ..
+            } => {
+                self.emit(Op::Statement, span);
+                self.assignment(target, *operator, value, span);
+            }
+            Stmt::Expr { expr, .. } => {
+                self.emit(Op::Statement, span);
+                self.expression(expr);
+                self.emit(Op::Pop, span);
+            }
+            Stmt::If {
+                branches,
+                else_body,
+                ..
+            } => {
+                self.emit(Op::Statement, span);
+                let mut end_jumps = Vec::new();
+                for branch in branches {
+                    self.expression(&branch.condition);
+                    let skip = self.emit(Op::JumpIfFalse(0), branch.condition.span);
+                    self.block(&branch.body);
+                    end_jumps.push(self.emit(Op::Jump(0), branch.span));
+                    self.patch_jump(skip);
+                }
+                if let Some(else_body) = else_body {
+                    self.block(else_body);
+                }
+                for jump in end_jumps {
+                    self.patch_jump(jump);
+                }
+            }
+            Stmt::ForEach {
+                kind,
+                variable,
+                iterable,
+                body,
+                ..
+            } => {
+                self.emit(Op::Statement, span);
+                self.expression(iterable);
+                let state = self.iterator_count;
+                self.iterator_count = self.iterator_count.saturating_add(1);
+                let variable_slot = self.slot(&variable.name);
+                self.emit(Op::ForEachStart { state }, iterable.span);
+                let loop_start = self.here();
+                let next = match kind {
+                    ForEachKind::Element => Op::ForEachNext {
+                        state,
+                        variable: variable_slot,
+                    },
+                    ForEachKind::Index => Op::ForEachIndexNext {
+                        state,
+                        variable: variable_slot,
+                    },
+                };
+                self.emit(next, span);
+                let exit = self.emit(Op::Jump(0), span);
+                self.loops.push(LoopContext {
+                    try_depth: self.try_depth,
+                    continue_target: loop_start,
+                    break_jumps: vec![exit],
+                });
+                self.block(body);
+                self.emit(Op::Jump(loop_start), span);
+                if let Some(context) = self.loops.pop() {
+                    for jump in context.break_jumps {
+                        self.patch_jump(jump);
+                    }
+                }
+            }
+            Stmt::Break { .. } | Stmt::Continue { .. } => {
+                self.emit(Op::Statement, span);
+                let is_break = matches!(statement, Stmt::Break { .. });
+                let Some(context) = self.loops.last() else {
+                    let word = if is_break { "break" } else { "continue" };
+                    self.error(
+                        diagnostic_codes::BREAK_OUTSIDE_LOOP,
+                        format!("`{word}` can only be used inside a `for each` loop"),
+                        span,
+                    );
+                    return;
+                };
+                let open_tries = self.try_depth.saturating_sub(context.try_depth);
+                let continue_target = context.continue_target;
+                for _ in 0..open_tries {
+                    self.emit(Op::TryEnd, span);
+                }
+                if is_break {
+                    let jump = self.emit(Op::Jump(0), span);
+                    if let Some(context) = self.loops.last_mut() {
+                        context.break_jumps.push(jump);
+                    }
+                } else {
+                    self.emit(Op::Jump(continue_target), span);
+                }
+            }
+            Stmt::Return { value, .. } => {
+                self.emit(Op::Statement, span);
+                match value {
+                    Some(value) => self.expression(value),
+                    None => {
+                        self.emit(Op::Null, span);
+                    }
+                }
+                self.emit(Op::Return, span);
+            }
+            Stmt::Try {
+                body,
+                catch_variable,
+                catch_body,
+                ..
+            } => {
+                self.emit(Op::Statement, span);
+                let handler = self.emit(Op::TryStart(0), span);
+                self.try_depth += 1;
+                self.block(body);
+                self.try_depth -= 1;
+                self.emit(Op::TryEnd, span);
+                let skip_catch = self.emit(Op::Jump(0), span);
+                self.patch_jump(handler);
+                // The handler pushes the message, then the line number.
+                match catch_variable {
+                    Some(variable) => {
+                        let line_slot = match self.catch_line_slots.get(&variable.name) {
+                            Some(slot) => *slot,
+                            None => {
+                                let slot = self.hidden_slots(1);
+                                self.catch_line_slots.insert(variable.name.clone(), slot);
+                                slot
+                            }
+                        };
+                        let message_slot = self.slot(&variable.name);
+                        self.emit(Op::Store(line_slot), variable.span);
+                        self.emit(Op::Store(message_slot), variable.span);
+                    }
+                    None => {
+                        self.emit(Op::Pop, span);
+                        self.emit(Op::Pop, span);
+                    }
+                }
+                self.block(catch_body);
+                self.patch_jump(skip_catch);
+            }
+            Stmt::Throw { value, .. } => {
+                self.emit(Op::Statement, span);
+                self.expression(value);
+                self.emit(Op::Throw, span);
+            }
+            Stmt::Info { value, .. } => {
+                self.emit(Op::Statement, span);
+                self.expression(value);
+                self.emit(Op::Info, span);
+            }
+            Stmt::Creator(creator) => {
+                self.emit(Op::Statement, span);
+                let what = match &creator.kind {
+                    CreatorStatementKind::Alert { .. } => "`alert`".to_owned(),
+                    CreatorStatementKind::Cancel { what } => format!("`cancel {}`", what.name),
+                    CreatorStatementKind::OpenUrl { .. } => "`openUrl`".to_owned(),
+                    CreatorStatementKind::DeleteFrom { form, .. } => {
+                        format!("`delete from {}`", form.name)
+                    }
+                    CreatorStatementKind::FieldAction { action, .. } => {
+                        format!("`{}`", action.name)
+                    }
+                    CreatorStatementKind::FieldUiCall { function, .. } => {
+                        format!("`{}`", function.name)
+                    }
+                };
+                self.not_supported(
+                    &format!("{what} is a Zoho Creator statement and is not supported here"),
+                    span,
+                );
+            }
+            Stmt::Error { .. } => {
+                // Already reported by the parser; the program never runs.
+            }
+        }
+    }
+
+    fn not_supported(&mut self, message: &str, span: Span) {
+        let index = self.name(message);
+        self.emit(Op::NotSupported(index), span);
+    }
+
+    fn assignment(
+        &mut self,
+        target: &AssignTarget,
+        operator: AssignOperator,
+        value: &Expr,
+        span: Span,
+    ) {
+        let binary = match operator {
+            AssignOperator::Assign => None,
+            AssignOperator::Add => Some(BinaryOperator::Add),
+            AssignOperator::Subtract => Some(BinaryOperator::Subtract),
+            AssignOperator::Multiply => Some(BinaryOperator::Multiply),
+            AssignOperator::Divide => Some(BinaryOperator::Divide),
+            AssignOperator::Remainder => Some(BinaryOperator::Remainder),
+        };
+        match target {
+            AssignTarget::Variable(identifier) => {
+                let slot = self.slot(&identifier.name);
+                match binary {
+                    Some(operator) => {
+                        self.expression(value);
+                        self.emit(Op::Compound { slot, operator }, span);
+                    }
+                    None => {
+                        // `x = x + e` appends in place like `x += e`.
+                        if let ExprKind::Binary {
+                            operator: SyntaxOperator::Add,
+                            left,
+                            right,
+                        } = &value.kind
+                            && let ExprKind::Variable(read) = &left.kind
+                            && read.name == identifier.name
+                        {
+                            self.expression(right);
+                            self.emit(
+                                Op::Compound {
+                                    slot,
+                                    operator: BinaryOperator::Add,
+                                },
+                                value.span,
+                            );
+                            return;
+                        }
+                        self.expression(value);
+                        self.emit(Op::Store(slot), span);
+                    }
+                }
+            }
+            AssignTarget::Member {
+                object,
+                field,
+                span: target_span,
+            } => {
+                self.expression(object);
+                if let Some(operator) = binary {
+                    // object.field <op>= value  →  object.field = object.field <op> value
+                    self.expression(object);
+                    let field_name = self.name(&field.name);
+                    self.emit(Op::GetField(field_name), *target_span);
+                    self.expression(value);
+                    self.emit(Op::Binary(Operator::Arithmetic(operator)), span);
+                } else {
+                    self.expression(value);
+                }
+                let field_name = self.name(&field.name);
+                self.emit(Op::SetField(field_name), *target_span);
+            }
+        }
+    }
+
+    // ----- expressions -----
+
+    fn expression(&mut self, expr: &Expr) {
+        let span = expr.span;
+        match &expr.kind {
+            ExprKind::Text(text) => {
+                let index = self.constant(Value::text(text.as_str()));
+                self.emit(Op::Constant(index), span);
+            }
+            ExprKind::SingleQuoted(text) => {
+                let value = single_quoted_literal(text);
+                let index = self.constant(value);
+                self.emit(Op::Constant(index), span);
+            }
+            ExprKind::Long(number) => {
+                let index = self.constant(Value::Long(*number));
+                self.emit(Op::Constant(index), span);
+            }
+            ExprKind::Decimal(digits) => match crate::value::number::parse_decimal(digits) {
+                Some(decimal) => {
+                    let index = self.constant(Value::Decimal(decimal));
+                    self.emit(Op::Constant(index), span);
+                }
+                None => {
+                    self.error(
+                        diagnostic_codes::INVALID_LITERAL,
+                        format!("decimal number `{digits}` is out of range"),
+                        span,
+                    );
+                    self.emit(Op::Null, span);
+                }
+            },
+            ExprKind::Boolean(value) => {
+                let index = self.constant(Value::Boolean(*value));
+                self.emit(Op::Constant(index), span);
+            }
+            ExprKind::Null => {
+                self.emit(Op::Null, span);
+            }
+            ExprKind::Variable(identifier) => self.variable(identifier),
+            ExprKind::List(elements) => {
+                for element in elements {
+                    self.expression(element);
+                }
+                self.emit(Op::MakeList(count(elements.len())), span);
+            }
+            ExprKind::Map(entries) => {
+                for entry in entries {
+                    self.expression(&entry.key);
+                    self.expression(&entry.value);
+                }
+                self.emit(Op::MakeMap(count(entries.len())), span);
+            }
+            ExprKind::Constructor { kind, items, .. } => self.constructor(*kind, items, span),
+            ExprKind::Unary { operator, operand } => {
+                self.expression(operand);
+                match operator {
+                    UnaryOperator::Not => {
+                        self.emit(Op::Not, span);
+                    }
+                    UnaryOperator::Negate => {
+                        self.emit(Op::Negate, span);
+                    }
+                    UnaryOperator::Plus => {}
+                }
+            }
+            ExprKind::Binary {
+                operator,
+                left,
+                right,
+            } => self.binary(*operator, left, right, span),
+            ExprKind::If {
+                condition,
+                then_value,
+                else_value,
+            } => {
+                self.expression(condition);
+                let skip = self.emit(Op::JumpIfFalse(0), condition.span);
+                self.expression(then_value);
+                let end = self.emit(Op::Jump(0), span);
+                self.patch_jump(skip);
+                self.expression(else_value);
+                self.patch_jump(end);
+            }
+            ExprKind::IfNull { value, fallback } => {
+                self.expression(value);
+                let end = self.emit(Op::JumpIfNotNull(0), span);
+                self.expression(fallback);
+                self.patch_jump(end);
+            }
+            ExprKind::Member { object, field } => {
+                // `e.message` / `e.lineNo` on a catch variable.
+                if let ExprKind::Variable(variable) = &object.kind
+                    && let Some(line_slot) = self.catch_line_slots.get(&variable.name).copied()
+                {
+                    match field.name.to_ascii_lowercase().as_str() {
+                        "lineno" | "linenumber" => {
+                            self.emit(Op::Load(line_slot), span);
+                            return;
+                        }
+                        "message" => {
+                            self.variable(variable);
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                self.expression(object);
+                let index = self.name(&field.name);
+                self.emit(Op::GetField(index), span);
+            }
+            ExprKind::MethodCall {
+                receiver,
+                method,
+                arguments,
+            } => self.method_call(receiver, method, arguments, span),
+            ExprKind::Call {
+                function,
+                arguments,
+            } => self.call(function, arguments, span),
+            ExprKind::IntegrationTask { path, arguments } => {
+                self.integration_task(path, arguments, span)
+            }
+            ExprKind::SystemVariable { path } => self.system_variable(&path.key, span),
+            ExprKind::Task(task) => self.bracket_task(task, span),
+            ExprKind::RecordFetch(fetch) => {
+                self.not_supported(
+                    &format!(
+                        "`{}[...]` fetches Zoho Creator records and is not supported here",
+                        fetch.form.name
+                    ),
+                    span,
+                );
+            }
+            ExprKind::InsertInto { form, .. } => {
+                self.not_supported(
+                    &format!(
+                        "`insert into {}` is a Zoho Creator statement and is not supported here",
+                        form.name
+                    ),
+                    span,
+                );
+            }
+            // `insert("k" : v)`: a one-entry map argument.
+            ExprKind::Pair { key, value } => {
+                self.expression(key);
+                self.expression(value);
+                self.emit(Op::MakeMap(1), span);
+            }
+            ExprKind::Paren(inner) => self.expression(inner),
+            ExprKind::Error => {
+                self.emit(Op::Null, span);
+            }
+        }
+    }
+
+    fn variable(&mut self, identifier: &Identifier) {
+        let span = identifier.span;
+        if !self.assigned.contains(&identifier.name) {
+            match identifier.name.to_ascii_lowercase().as_str() {
+                "today" => {
+                    let index = self.effect(EffectTemplate::CurrentTime { date_only: true });
+                    self.emit(Op::Effect(index), span);
+                    return;
+                }
+                "now" => {
+                    let index = self.effect(EffectTemplate::CurrentTime { date_only: false });
+                    self.emit(Op::Effect(index), span);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let slot = self.slot(&identifier.name);
+        self.emit(Op::Load(slot), span);
+    }
+
+    fn binary(&mut self, operator: SyntaxOperator, left: &Expr, right: &Expr, span: Span) {
+        match operator {
+            SyntaxOperator::And | SyntaxOperator::Or => {
+                self.expression(left);
+                let jump = if operator == SyntaxOperator::And {
+                    self.emit(Op::AndJump(0), span)
+                } else {
+                    self.emit(Op::OrJump(0), span)
+                };
+                self.expression(right);
+                self.emit(Op::CheckBoolean, right.span);
+                self.patch_jump(jump);
+            }
+            _ => {
+                self.expression(left);
+                self.expression(right);
+                let operator = match operator {
+                    SyntaxOperator::Add => Operator::Arithmetic(BinaryOperator::Add),
+                    SyntaxOperator::Subtract => Operator::Arithmetic(BinaryOperator::Subtract),
+                    SyntaxOperator::Multiply => Operator::Arithmetic(BinaryOperator::Multiply),
+                    SyntaxOperator::Divide => Operator::Arithmetic(BinaryOperator::Divide),
+                    SyntaxOperator::Remainder => Operator::Arithmetic(BinaryOperator::Remainder),
+                    SyntaxOperator::Less => Operator::Less,
+                    SyntaxOperator::LessEqual => Operator::LessEqual,
+                    SyntaxOperator::Greater => Operator::Greater,
+                    SyntaxOperator::GreaterEqual => Operator::GreaterEqual,
+                    SyntaxOperator::Equal => Operator::Equal,
+                    SyntaxOperator::NotEqual => Operator::NotEqual,
+                    SyntaxOperator::In => Operator::In,
+                    SyntaxOperator::NotIn => Operator::NotIn,
+                    SyntaxOperator::And | SyntaxOperator::Or => Operator::Equal,
+                };
+                self.emit(Op::Binary(operator), span);
+            }
+        }
+    }
+
+    fn constructor(
+        &mut self,
+        kind: ConstructorKind,
+        items: &[trestle_deluge_syntax::ast::ConstructorItem],
+        span: Span,
+    ) {
+        let keyed = items.iter().any(|item| item.key.is_some());
+        match kind {
+            ConstructorKind::Map | ConstructorKind::Collection if keyed || items.is_empty() => {
+                for item in items {
+                    match &item.key {
+                        Some(key) => self.expression(key),
+                        None => {
+                            self.emit(Op::Null, item.span);
+                        }
+                    }
+                    self.expression(&item.value);
+                }
+                self.emit(Op::MakeMap(count(items.len())), span);
+            }
+            ConstructorKind::Map | ConstructorKind::List => {
+                // `Map({...})` / `List({...})` copy their argument; `List("a","b")` lists them.
+                if items.len() == 1 && !keyed {
+                    if let Some(item) = items.first() {
+                        self.expression(&item.value);
+                    }
+                    self.emit(
+                        Op::Construct {
+                            map: kind == ConstructorKind::Map,
+                        },
+                        span,
+                    );
+                } else {
+                    for item in items {
+                        self.expression(&item.value);
+                    }
+                    self.emit(Op::MakeList(count(items.len())), span);
+                }
+            }
+            ConstructorKind::Collection => {
+                for item in items {
+                    self.expression(&item.value);
+                }
+                self.emit(Op::MakeList(count(items.len())), span);
+            }
+        }
+    }
+
+    fn arguments(&mut self, arguments: &[Expr]) -> u8 {
+        for argument in arguments {
+            self.expression(argument);
+        }
+        u8::try_from(arguments.len()).unwrap_or(u8::MAX)
+    }
+
+    fn method_call(
+        &mut self,
+        receiver: &Expr,
+        method: &trestle_deluge_syntax::ast::Name,
+        arguments: &[Expr],
+        span: Span,
+    ) {
+        let known = builtins::is_known_method(&method.key);
+        // `Namespace.fn(x)` where `Namespace` is never a variable: a stored function call.
+        if let ExprKind::Variable(variable) = &receiver.kind
+            && !self.assigned.contains(&variable.name)
+            && !known
+        {
+            let name = format!("{}.{}", variable.name, method.name);
+            self.call_stored(&name, arguments, span);
+            return;
+        }
+        if !known {
+            let suggestion = builtins::suggest_method(&method.key)
+                .map(|name| format!("; did you mean `{name}`?"))
+                .unwrap_or_default();
+            self.error(
+                diagnostic_codes::UNKNOWN_METHOD,
+                format!(
+                    "Not able to find '{}' function: `{}` is not a Deluge built-in method{suggestion}",
+                    method.name, method.name
+                ),
+                method.span,
+            );
+            return;
+        }
+        self.expression(receiver);
+        let argc = self.arguments(arguments);
+        let name = self.name(&method.key);
+        self.emit(
+            Op::CallMethod {
+                name,
+                argc,
+                fast: FastMethod::for_name(&method.key, arguments.len()),
+            },
+            span,
+        );
+    }
+
+    fn call(
+        &mut self,
+        function: &trestle_deluge_syntax::ast::QualifiedName,
+        arguments: &[Expr],
+        span: Span,
+    ) {
+        if function.parts.len() > 1 {
+            let name = function
+                .parts
+                .iter()
+                .map(|part| part.name.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            self.call_stored(&name, arguments, span);
+            return;
+        }
+        let key = function.key.as_str();
+        match key {
+            "randomnumber" => {
+                if arguments.len() != 2 {
+                    self.error(
+                        diagnostic_codes::ARGUMENT_COUNT,
+                        "randomNumber takes two arguments: randomNumber(low, high)".to_owned(),
+                        function.span,
+                    );
+                }
+                let argc = self.arguments(arguments);
+                let _ = argc;
+                let index = self.effect(EffectTemplate::Random);
+                self.emit(Op::Effect(index), span);
+                return;
+            }
+            "geturl" | "posturl" => {
+                let method = if key == "geturl" { "GET" } else { "POST" };
+                let argc = self.arguments(arguments);
+                let index = self.effect(EffectTemplate::LegacyUrl {
+                    method,
+                    argc: u32::from(argc),
+                });
+                self.emit(Op::Effect(index), span);
+                return;
+            }
+            _ => {}
+        }
+        match builtins::is_known_function(key) {
+            true => {
+                let argc = self.arguments(arguments);
+                let name = self.name(key);
+                self.emit(Op::CallFunction { name, argc }, span);
+            }
+            false => {
+                let written = function
+                    .parts
+                    .first()
+                    .map_or(function.key.as_str(), |part| part.name.as_str());
+                self.error(
+                    diagnostic_codes::UNKNOWN_FUNCTION,
+                    format!(
+                        "Not able to find '{written}' function: it is neither a Deluge built-in nor a stored function (call stored functions with their category, e.g. `standalone.{written}(...)`)"
+                    ),
+                    function.span,
+                );
+            }
+        }
+    }
+
+    fn call_stored(&mut self, name: &str, arguments: &[Expr], span: Span) {
+        let argc = self.arguments(arguments);
+        let index = self.effect(EffectTemplate::CallFunction {
+            name: name.to_owned(),
+            argc: u32::from(argc),
+        });
+        self.emit(Op::Effect(index), span);
+    }
+
+    fn integration_task(
+        &mut self,
+        path: &trestle_deluge_syntax::ast::QualifiedName,
+        arguments: &[Expr],
+        span: Span,
+    ) {
+        // Pure built-ins that live under `zoho.` (`zoho.encryption.urlEncode`, ...).
+        let dotted = format!("zoho.{}", path.key);
+        if builtins::is_known_function(&dotted)
+            || (path.key.starts_with("encryption.")
+                && builtins::is_known_function(path.key.trim_start_matches("encryption.")))
+        {
+            let argc = self.arguments(arguments);
+            let name = self.name(&dotted);
+            self.emit(Op::CallFunction { name, argc }, span);
+            return;
+        }
+        let (service_parts, task) = match path.parts.split_last() {
+            Some((task, service)) if !service.is_empty() => (service, task),
+            _ => {
+                self.error(
+                    diagnostic_codes::UNKNOWN_FUNCTION,
+                    format!(
+                        "`zoho.{}` is not an integration task: write `zoho.<service>.<task>(...)`",
+                        path.key
+                    ),
+                    path.span,
+                );
+                return;
+            }
+        };
+        let service = service_parts
+            .iter()
+            .map(|part| part.key.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let argc = self.arguments(arguments);
+        let index = self.effect(EffectTemplate::IntegrationTask {
+            service,
+            task: task.name.clone(),
+            argc: u32::from(argc),
+        });
+        self.emit(Op::Effect(index), span);
+    }
+
+    fn system_variable(&mut self, key: &str, span: Span) {
+        match key {
+            "currentdate" => {
+                let index = self.effect(EffectTemplate::CurrentTime { date_only: true });
+                self.emit(Op::Effect(index), span);
+            }
+            "currenttime" => {
+                let index = self.effect(EffectTemplate::CurrentTime { date_only: false });
+                self.emit(Op::Effect(index), span);
+            }
+            other => {
+                let index = self.name(other);
+                self.emit(Op::SystemVariable(index), span);
+            }
+        }
+    }
+
+    fn bracket_task(&mut self, task: &BracketTask, span: Span) {
+        let mut keys = Vec::with_capacity(task.entries.len());
+        for entry in &task.entries {
+            keys.push(entry.key.key.clone());
+            match &entry.value {
+                TaskValue::Expr(expr) => self.expression(expr),
+                TaskValue::Bare { text, span } => {
+                    let index = self.constant(Value::text(text.as_str()));
+                    self.emit(Op::Constant(index), *span);
+                }
+                TaskValue::Attachments(attachments) => {
+                    for attachment in attachments {
+                        self.expression(&attachment.value);
+                    }
+                    self.emit(Op::MakeList(count(attachments.len())), entry.span);
+                }
+            }
+        }
+        let template = match task.name.key.as_str() {
+            "invokeurl" => EffectTemplate::InvokeUrl { keys },
+            "sendmail" => EffectTemplate::SendMail { keys },
+            _ => EffectTemplate::Task {
+                name: task.name.key.clone(),
+                keys,
+            },
+        };
+        let index = self.effect(template);
+        self.emit(Op::Effect(index), span);
+    }
+}
+
+/// `'...'`: a date or date-time when the content is in one of Deluge's date formats,
+/// otherwise text (reference §2.4).
+fn single_quoted_literal(text: &str) -> Value {
+    use crate::value::datetime::{Zone, parse_default};
+    match parse_default(text, Zone::Named(chrono_tz::UTC)) {
+        Some(parsed) if parsed.has_time => Value::DateTime(parsed.local),
+        Some(parsed) => Value::Date(parsed.local.date()),
+        None => Value::text(text),
+    }
+}
+
+fn count(length: usize) -> u32 {
+    u32::try_from(length).unwrap_or(u32::MAX)
+}
