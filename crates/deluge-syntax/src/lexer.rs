@@ -274,6 +274,16 @@ impl Lexer<'_> {
                 if character == '_' || character.is_alphabetic() {
                     self.scan_identifier();
                     TokenKind::Identifier
+                } else if character == '?' {
+                    self.position += 1;
+                    self.errors.push(ParseError::new(
+                        ParseErrorKind::NotDeluge {
+                            construct: "`condition ? a : b`".to_string(),
+                            suggestion: "write `if(condition, a, b)` instead".to_string(),
+                        },
+                        Span::new(offset(self.position - 1), offset(self.position)),
+                    ));
+                    TokenKind::Unknown
                 } else {
                     self.position += character.len_utf8().max(1);
                     self.errors.push(ParseError::new(
@@ -417,7 +427,7 @@ mod tests {
         assert_eq!(tokens.len(), 3);
         assert!(tokens[0].newline_before);
         assert!(tokens[1].newline_before);
-        assert_eq!(tokens[1].span, Span::new(25, 26));
+        assert_eq!(tokens[1].span, Span::new(23, 24));
     }
 
     #[test]

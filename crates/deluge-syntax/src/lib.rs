@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod lexer;
 pub mod parser;
+pub mod sexpr;
 pub mod span;
 
 pub use ast::Script;

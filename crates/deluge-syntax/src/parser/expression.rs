@@ -970,7 +970,8 @@ impl Parser<'_> {
             || matches!(
                 after.kind,
                 TokenKind::RightBracket | TokenKind::Comma | TokenKind::EndOfFile
-            );
+            )
+            || self.task_key_length(count).is_some();
         let is_bare = if key == "type" {
             count == 1 && HTTP_METHODS.contains(&text.to_ascii_lowercase().as_str())
         } else {

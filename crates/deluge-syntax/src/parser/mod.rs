@@ -179,8 +179,19 @@ impl<'a> Parser<'a> {
         if self.last_error_token == Some(self.position) {
             return;
         }
-        // The lexer already reported unknown characters; one error per bad character is enough.
-        if self.at(TokenKind::Unknown) && span == self.current().span {
+        // The lexer already reported unknown characters, and an unterminated literal or comment
+        // runs to the end of the file: one error for each of those is enough.
+        let lexer_explains = self.at(TokenKind::Unknown)
+            || (self.at_end()
+                && self.lexical_errors.iter().any(|error| {
+                    matches!(
+                        error.kind,
+                        ParseErrorKind::UnterminatedText
+                            | ParseErrorKind::UnterminatedSingleQuoted
+                            | ParseErrorKind::UnterminatedComment
+                    )
+                }));
+        if lexer_explains {
             self.last_error_token = Some(self.position);
             return;
         }
@@ -209,16 +220,28 @@ impl<'a> Parser<'a> {
     }
 
     /// "expected {expected}{context}, found ..." at the current token.
+    /// Where an error about the current token points: the token itself, or just after the
+    /// last real token when the input has ended (so the caret lands on a visible line).
+    fn error_span(&self) -> Span {
+        let token = self.current();
+        if token.kind == TokenKind::EndOfFile {
+            Span::empty_at(self.previous_end())
+        } else {
+            token.span
+        }
+    }
+
     fn error_expected(&mut self, expected: &str, context: &str) {
         let token = self.current();
         let found = self.describe(token);
+        let span = self.error_span();
         self.report(
             ParseErrorKind::Expected {
                 expected: expected.to_string(),
                 context: context.to_string(),
                 found,
             },
-            token.span,
+            span,
         );
     }
 
@@ -241,7 +264,7 @@ impl<'a> Parser<'a> {
             _ => ("{", "}"),
         };
         let opened_line = self.line_of(opener.span.start);
-        let span = self.current().span;
+        let span = self.error_span();
         self.report(
             ParseErrorKind::Unclosed {
                 delimiter: delimiter.to_string(),

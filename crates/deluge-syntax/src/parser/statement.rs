@@ -269,12 +269,15 @@ impl Parser<'_> {
                 let (form, criteria) = match fetch.kind {
                     ExprKind::RecordFetch(record) => (record.form, *record.criteria),
                     _ => {
-                        let span = fetch.span;
+                        let found = self.describe(self.current());
+                        let span = self.error_span();
                         self.report(
                             ParseErrorKind::Expected {
-                                expected: "a record set such as `Form[ID == id]`".to_string(),
-                                context: " after `delete from`".to_string(),
-                                found: self.describe(form_token),
+                                expected:
+                                    "criteria in brackets, as in `delete from Form[ID == id]`"
+                                        .to_string(),
+                                context: format!(" after `delete from {}`", self.text(form_token)),
+                                found,
                             },
                             span,
                         );
@@ -607,7 +610,7 @@ impl Parser<'_> {
             catch_body = self.block("catch block");
         } else {
             let span = Span::empty_at(body.span.end);
-            self.report(ParseErrorKind::MissingCatch, self.current().span);
+            self.report(ParseErrorKind::MissingCatch, try_token.span);
             catch_body = Block {
                 statements: Vec::new(),
                 span,
