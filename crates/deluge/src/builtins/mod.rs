@@ -15,6 +15,7 @@ mod encoding;
 mod names;
 mod number;
 mod text;
+mod xml;
 
 use crate::value::{Heap, Value};
 
@@ -251,8 +252,10 @@ fn dispatch_method(call: &mut Call<'_>) -> Result<Value, BuiltinError> {
     }
     // Text methods work on numbers and booleans through their printed form, as Zoho
     // converts them implicitly (`phone.startsWith("+")` on a number field).
-    if matches!(receiver, Value::Long(_) | Value::Decimal(_) | Value::Boolean(_))
-        && names::is_text_method(name)
+    if matches!(
+        receiver,
+        Value::Long(_) | Value::Decimal(_) | Value::Boolean(_)
+    ) && names::is_text_method(name)
     {
         let text = call.heap.display(&receiver);
         let text = std::sync::Arc::new(text);

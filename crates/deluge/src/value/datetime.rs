@@ -149,7 +149,9 @@ impl Zone {
                 Some(offset) => offset.fix(),
                 None => zone
                     .offset_from_utc_datetime(
-                        &local.checked_sub_signed(Duration::hours(1)).unwrap_or(local),
+                        &local
+                            .checked_sub_signed(Duration::hours(1))
+                            .unwrap_or(local),
                     )
                     .fix(),
             },
@@ -238,7 +240,12 @@ pub fn format_date_time(date_time: &NaiveDateTime) -> String {
 
 /// `HH:mm:ss`.
 pub fn format_time(time: &NaiveTime) -> String {
-    format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second())
+    format!(
+        "{:02}:{:02}:{:02}",
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
 }
 
 /// One element of a parsed `SimpleDateFormat` pattern.
@@ -359,15 +366,19 @@ fn format_field(
         }
         'F' => padded(i64::from((local.day() - 1) / 7 + 1), count),
         'w' => padded(i64::from(week_of_year(&local.date())), count),
-        'W' => padded(
-            i64::from(week_of_month(&local.date())),
-            count,
-        ),
+        'W' => padded(i64::from(week_of_month(&local.date())), count),
         'a' => if hour < 12 { "AM" } else { "PM" }.to_owned(),
         'H' => padded(i64::from(hour), count),
         'k' => padded(i64::from(if hour == 0 { 24 } else { hour }), count),
         'K' => padded(i64::from(hour % 12), count),
-        'h' => padded(i64::from(if hour % 12 == 0 { 12 } else { hour % 12 }), count),
+        'h' => padded(
+            i64::from(if hour.is_multiple_of(12) {
+                12
+            } else {
+                hour % 12
+            }),
+            count,
+        ),
         'm' => padded(i64::from(local.minute()), count),
         's' => padded(i64::from(local.second()), count),
         'S' => padded(i64::from(local.nanosecond() / 1_000_000), count.max(3))
@@ -520,7 +531,9 @@ impl Fields {
         let hour = match (self.hour, self.twelve_hour, self.afternoon) {
             (Some(hour), _, Some(true)) if hour < 12 => hour + 12,
             (Some(hour), _, _) => hour,
-            (None, Some(hour), afternoon) => hour % 12 + if afternoon == Some(true) { 12 } else { 0 },
+            (None, Some(hour), afternoon) => {
+                hour % 12 + if afternoon == Some(true) { 12 } else { 0 }
+            }
             (None, None, _) => 0,
         };
         let has_time = self.hour.is_some() || self.twelve_hour.is_some() || self.minute.is_some();
@@ -570,7 +583,14 @@ fn parse_field<'text>(
             _ => (1, 2),
         }
     } else {
-        (1, if matches!(letter, 'y' | 'Y' | 'u') { 4 } else { 3 })
+        (
+            1,
+            if matches!(letter, 'y' | 'Y' | 'u') {
+                4
+            } else {
+                3
+            },
+        )
     };
     match letter {
         'y' | 'Y' | 'u' => {
@@ -654,7 +674,13 @@ fn parse_field<'text>(
                 'M' | 'L' => fields.month = Some(value),
                 'd' => fields.day = Some(value),
                 'D' => fields.day_of_year = Some(value),
-                'H' | 'k' => fields.hour = Some(if letter == 'k' && value == 24 { 0 } else { value }),
+                'H' | 'k' => {
+                    fields.hour = Some(if letter == 'k' && value == 24 {
+                        0
+                    } else {
+                        value
+                    })
+                }
                 'h' | 'K' => fields.twelve_hour = Some(value),
                 'm' => fields.minute = Some(value),
                 's' => fields.second = Some(value),
@@ -687,7 +713,11 @@ pub fn parse_default(text: &str, zone: Zone) -> Option<ParsedDateTime> {
             offset: Some(*instant.offset()),
         });
     }
-    for iso in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for iso in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(local) = NaiveDateTime::parse_from_str(trimmed, iso) {
             return Some(ParsedDateTime {
                 local,
@@ -765,7 +795,11 @@ mod tests {
             ("D 'o''clock' ''", "65 o'clock '"),
         ];
         for (pattern, expected) in cases {
-            assert_eq!(format_pattern(&value, pattern, utc()), expected, "{pattern}");
+            assert_eq!(
+                format_pattern(&value, pattern, utc()),
+                expected,
+                "{pattern}"
+            );
         }
         let kolkata = Zone::parse("Asia/Kolkata").unwrap();
         assert_eq!(

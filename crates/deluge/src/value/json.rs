@@ -286,7 +286,9 @@ impl JsonParser<'_, '_> {
                         {
                             self.position += 2;
                             let low = self.hex4()?;
-                            let combined = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                            let combined = 0x10000
+                                + ((code - 0xD800) << 10)
+                                + (low.wrapping_sub(0xDC00) & 0x3FF);
                             text.push(char::from_u32(combined).unwrap_or('\u{FFFD}'));
                         } else {
                             text.push('\u{FFFD}');

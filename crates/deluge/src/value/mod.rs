@@ -120,6 +120,8 @@ impl OwnedValue {
     }
 }
 
+const REGEX_CACHE_SIZE: usize = 64;
+
 /// Bounds the built-ins enforce so one run cannot exhaust memory. The VM reads the same
 /// struct for its own checks (text produced by `+`, output size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +153,9 @@ pub struct Heap {
     element_count: usize,
     limits: BuiltinLimits,
     time_zone: chrono_tz::Tz,
+    /// Compiled regular expressions of `replaceAll`, `matches`, ...: scripts call them in
+    /// loops with the same pattern.
+    regex_cache: std::collections::HashMap<(String, bool), regex::Regex>,
 }
 
 impl Default for Heap {
@@ -173,7 +178,37 @@ impl Heap {
             element_count: 0,
             limits,
             time_zone: chrono_tz::UTC,
+            regex_cache: std::collections::HashMap::new(),
         }
+    }
+
+    /// A compiled regular expression (Java syntax as far as the `regex` crate supports it:
+    /// no look-around or back-references), cached for the run.
+    pub fn regex(
+        &mut self,
+        pattern: &str,
+        ignore_case: bool,
+    ) -> Result<regex::Regex, BuiltinError> {
+        let key = (pattern.to_owned(), ignore_case);
+        if let Some(regex) = self.regex_cache.get(&key) {
+            return Ok(regex.clone());
+        }
+        let regex = regex::RegexBuilder::new(pattern)
+            .case_insensitive(ignore_case)
+            .size_limit(1 << 20)
+            .dfa_size_limit(1 << 22)
+            .build()
+            .map_err(|error| {
+                BuiltinError::new(
+                    crate::builtins::BuiltinErrorKind::InvalidPattern,
+                    format!("Invalid regular expression \"{pattern}\": {error}"),
+                )
+            })?;
+        if self.regex_cache.len() >= REGEX_CACHE_SIZE {
+            self.regex_cache.clear();
+        }
+        self.regex_cache.insert(key, regex.clone());
+        Ok(regex)
     }
 
     pub fn limits(&self) -> &BuiltinLimits {
@@ -247,7 +282,9 @@ impl Heap {
 
     /// The elements of a list. A handle from another heap reads as an empty list.
     pub fn list(&self, id: ListId) -> &[Value] {
-        self.lists.get(id.0 as usize).map_or(&[], |list| list.as_slice())
+        self.lists
+            .get(id.0 as usize)
+            .map_or(&[], |list| list.as_slice())
     }
 
     /// Mutable access to a list's elements. Callers that grow the list should call
@@ -342,7 +379,7 @@ impl Heap {
     pub fn iteration_items(&self, value: &Value) -> Result<Vec<Value>, BuiltinError> {
         match value {
             Value::List(id) => Ok(self.list(*id).to_vec()),
-            Value::Map(id) => Ok(self.map(*id).keys().map(|key| Value::text(key)).collect()),
+            Value::Map(id) => Ok(self.map(*id).keys().map(Value::text).collect()),
             Value::Null => Ok(Vec::new()),
             other => Err(BuiltinError::type_mismatch(format!(
                 "for each needs a list or a map, found {}",

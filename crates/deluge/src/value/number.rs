@@ -93,8 +93,7 @@ pub fn format_decimal_pattern(value: Decimal, pattern: &str) -> Option<String> {
         .split_once('.')
         .map(|(_, digits)| digits.to_owned())
         .unwrap_or_default();
-    while fraction_digits.len() > parsed.minimum_fraction_digits && fraction_digits.ends_with('0')
-    {
+    while fraction_digits.len() > parsed.minimum_fraction_digits && fraction_digits.ends_with('0') {
         fraction_digits.pop();
     }
     while fraction_digits.len() < parsed.minimum_fraction_digits {

@@ -144,11 +144,7 @@ impl Heap {
                     return true;
                 }
                 let (a, b) = (self.list(*a), self.list(*b));
-                a.len() == b.len()
-                    && a
-                        .iter()
-                        .zip(b)
-                        .all(|(x, y)| self.equal_at(x, y, depth + 1))
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.equal_at(x, y, depth + 1))
             }
             (Value::Map(a), Value::Map(b)) => {
                 if a == b {
@@ -156,10 +152,8 @@ impl Heap {
                 }
                 let (a, b) = (self.map(*a), self.map(*b));
                 a.len() == b.len()
-                    && a.iter().all(|(key, x)| {
-                        b.get(key)
-                            .is_some_and(|y| self.equal_at(x, y, depth + 1))
-                    })
+                    && a.iter()
+                        .all(|(key, x)| b.get(key).is_some_and(|y| self.equal_at(x, y, depth + 1)))
             }
             (Value::File(a), Value::File(b)) => a == b,
             _ => scalar_order(left, right) == Some(Ordering::Equal),
@@ -290,5 +284,7 @@ fn decimal_arithmetic(
             a.checked_rem(b)
         }
     };
-    result.map(Value::Decimal).ok_or_else(BuiltinError::overflow)
+    result
+        .map(Value::Decimal)
+        .ok_or_else(BuiltinError::overflow)
 }
