@@ -149,6 +149,11 @@ pub fn render_text(path: &str, source: &str, errors: &[ParseError]) -> String {
     output
 }
 
+/// Lines longer than this many characters are shown as a window of this size.
+const LONG_LINE: usize = 160;
+/// Characters shown before the caret in a windowed line.
+const WINDOW_BEFORE: usize = 60;
+
 fn render_one(
     output: &mut String,
     index: &LineIndex,
@@ -168,27 +173,53 @@ fn render_one(
         error.code(),
         error.message()
     );
-    let display_line: String = line_text
+    // Very long lines (minified HTML in a text literal) are shown as a window around the caret.
+    let characters: Vec<char> = line_text
         .chars()
         .map(|character| if character == '\t' { ' ' } else { character })
         .collect();
+    let caret_column = start.column.saturating_sub(1) as usize;
+    let (window_start, prefix) = if characters.len() > LONG_LINE {
+        let window_start = caret_column
+            .saturating_sub(WINDOW_BEFORE)
+            .min(characters.len());
+        (window_start, if window_start > 0 { "..." } else { "" })
+    } else {
+        (0, "")
+    };
+    let window_end = if characters.len() > LONG_LINE {
+        (window_start + LONG_LINE).min(characters.len())
+    } else {
+        characters.len()
+    };
+    let suffix = if window_end < characters.len() {
+        "..."
+    } else {
+        ""
+    };
+    let shown: String = characters
+        .get(window_start..window_end)
+        .unwrap_or(&[])
+        .iter()
+        .collect();
     let _ = writeln!(output, "{:gutter$} |", "");
-    let _ = writeln!(output, "{} | {}", start.line, display_line);
+    let _ = writeln!(output, "{} | {prefix}{shown}{suffix}", start.line);
     // The caret covers the span on its first line (at least one character).
     let end = index.line_column(source, error.span.end);
     let width = if end.line == start.line {
-        end.column.saturating_sub(start.column).max(1)
+        end.column.saturating_sub(start.column).max(1) as usize
     } else {
-        (line_text.chars().count() as u32 + 1)
-            .saturating_sub(start.column)
+        (characters.len() + 1)
+            .saturating_sub(caret_column + 1)
             .max(1)
     };
+    let width = width.min((window_end + 1).saturating_sub(caret_column).max(1));
     let _ = writeln!(
         output,
         "{:gutter$} | {}{}",
         "",
-        " ".repeat(start.column.saturating_sub(1) as usize),
-        "^".repeat(width as usize)
+        " ".repeat(prefix.len() + caret_column.saturating_sub(window_start)),
+        "^".repeat(width)
     );
 }
 
@@ -225,14 +256,26 @@ mod tests {
             },
             Span::new(5, 5),
         );
-        let text = render_text("f.dg", source, &[error.clone()]);
+        let text = render_text("f.dg", source, std::slice::from_ref(&error));
         assert_eq!(
             text,
             "f.dg:1:6: error[EXPECTED_TOKEN]: expected `;` after statement, found `y`\n  |\n1 | x = 1\n  |      ^\n"
         );
-        let json = render_json("f.dg", source, &[error]);
+        let json = render_json("f.dg", source, std::slice::from_ref(&error));
         assert!(json.contains("\"code\": \"EXPECTED_TOKEN\""));
         assert!(json.contains("\"line\": 1"));
         assert!(json.contains("\"column\": 6"));
+    }
+
+    #[test]
+    fn long_lines_are_windowed_around_the_caret() {
+        let source = format!("x = \"{}\" +;", "a".repeat(1000));
+        let error = ParseError::new(ParseErrorKind::MissingCatch, Span::new(1007, 1008));
+        let text = render_text("f.dg", &source, &[error]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].starts_with("1 | ...aaa"), "{text}");
+        assert!(lines[2].len() < 200);
+        let caret_position = lines[3].find('^').unwrap();
+        assert_eq!(&lines[2][caret_position..caret_position + 1], "+");
     }
 }

@@ -116,14 +116,13 @@ pub fn decode_single_quoted(raw: &str) -> String {
     let mut value = String::with_capacity(inner.len());
     let mut characters = inner.chars().peekable();
     while let Some(character) = characters.next() {
-        if character == '\\' {
-            if let Some(&next) = characters.peek() {
-                if next == '\'' || next == '\\' {
-                    value.push(next);
-                    characters.next();
-                    continue;
-                }
-            }
+        if character == '\\'
+            && let Some(&next) = characters.peek()
+            && (next == '\'' || next == '\\')
+        {
+            value.push(next);
+            characters.next();
+            continue;
         }
         value.push(character);
     }

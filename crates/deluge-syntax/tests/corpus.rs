@@ -5,6 +5,8 @@
 //! `.ds` files are whole Creator application exports, not Deluge scripts: they are parsed
 //! only to prove the parser does not panic on them.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,8 @@
 //! every `tests/fixtures/invalid/*.dg` must report at least one. Each file's compact tree and
 //! rendered diagnostics are compared with an insta snapshot in `tests/snapshots/`.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use trestle_deluge_syntax::{diagnostic, parse, sexpr};

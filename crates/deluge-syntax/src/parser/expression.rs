@@ -690,7 +690,6 @@ impl Parser<'_> {
             return Expr { kind, span };
         }
         let first = self.expression();
-        let end;
         let kind = if self.at(TokenKind::Colon) {
             let mut entries = Vec::new();
             let mut key = first;
@@ -729,7 +728,7 @@ impl Parser<'_> {
             }
             ExprKind::List(elements)
         };
-        end = match self.expect_closer(closer, open, construct) {
+        let end = match self.expect_closer(closer, open, construct) {
             Some(close) => close.span.end,
             None => {
                 self.skip_to_closer(closer);

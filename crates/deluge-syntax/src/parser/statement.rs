@@ -186,10 +186,10 @@ impl Parser<'_> {
                 }
                 _ => {}
             }
-            if self.kind_at(1) != TokenKind::Dot {
-                if let Some(statement) = self.keyword_statement(&keyword) {
-                    return Some(statement);
-                }
+            if self.kind_at(1) != TokenKind::Dot
+                && let Some(statement) = self.keyword_statement(&keyword)
+            {
+                return Some(statement);
             }
         }
         Some(self.simple_statement())
