@@ -1,0 +1,1033 @@
+//! The engine: one pooled HTTP client, the egress policy, limits, retries and redirects.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use url::{Host, Url};
+
+use crate::credential::{CredentialAttachment, normalize_host};
+use crate::egress::EgressPolicy;
+use crate::error::OutboundError;
+use crate::redact::Redactor;
+use crate::request::{Method, MultipartPart, OutboundRequest, RequestBody};
+use crate::resolver::{HostResolver, PinTable, PinnedResolver, SystemResolver};
+use crate::response::OutboundResponse;
+use crate::retry::{RetryPolicy, is_retryable_status, server_requested_wait};
+use crate::routes::HostRoutes;
+
+/// Engine settings. `Default` gives Zoho's limits and the strict egress guard.
+#[derive(Clone)]
+pub struct OutboundConfig {
+    /// Per HTTP exchange, from connecting until the whole body is read (Zoho: 40 s).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Largest response body read; reading stops past it (Zoho: 5 MB).
+    pub max_response_bytes: u64,
+    pub max_redirects: u32,
+    pub retry: RetryPolicy,
+    pub egress: EgressPolicy,
+    pub resolver: Arc<dyn HostResolver>,
+    /// How long a checked DNS answer is reused (and pinned) before it is looked up again.
+    pub dns_cache_ttl: Duration,
+    /// Extra trusted roots (PEM) on top of the platform's, e.g. a test CA for https stand-ins.
+    pub extra_root_certificates_pem: Vec<Vec<u8>>,
+    pub user_agent: String,
+    /// Scrub the credential's values from response bodies and headers before the caller sees
+    /// them (an echoing upstream must not hand a script its own token).
+    pub redact_responses: bool,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        OutboundConfig {
+            timeout: Duration::from_secs(40),
+            connect_timeout: Duration::from_secs(10),
+            max_response_bytes: 5 * 1024 * 1024,
+            max_redirects: 5,
+            retry: RetryPolicy::default(),
+            egress: EgressPolicy::strict(),
+            resolver: Arc::new(SystemResolver),
+            dns_cache_ttl: Duration::from_secs(30),
+            extra_root_certificates_pem: Vec::new(),
+            user_agent: format!("Trestle/{}", env!("CARGO_PKG_VERSION")),
+            redact_responses: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for OutboundConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("OutboundConfig")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_redirects", &self.max_redirects)
+            .field("retry", &self.retry)
+            .field("egress", &self.egress)
+            .field("dns_cache_ttl", &self.dns_cache_ttl)
+            .field("user_agent", &self.user_agent)
+            .field("redact_responses", &self.redact_responses)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-call context: the environment's stand-in routes (and a label for logs).
+#[derive(Debug, Clone, Default)]
+pub struct EgressContext {
+    pub routes: HostRoutes,
+    /// Environment name, for logs only.
+    pub environment: Option<String>,
+}
+
+impl EgressContext {
+    pub fn new() -> Self {
+        EgressContext::default()
+    }
+
+    pub fn with_routes(mut self, routes: HostRoutes) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+}
+
+/// Where a connection's credential comes from, for [`OutboundEngine::send_with_credential_source`]:
+/// the current credential, and a fresh one after the service answered 401 (the connections
+/// crate refreshes the token through its single-flight path).
+pub trait CredentialSource: Send + Sync {
+    fn current(&self) -> BoxFuture<'_, Result<CredentialAttachment, OutboundError>>;
+    /// A fresh credential after a 401, or `None` when there is nothing to refresh.
+    fn refresh_after_unauthorized(
+        &self,
+    ) -> BoxFuture<'_, Result<Option<CredentialAttachment>, OutboundError>>;
+}
+
+/// The request engine. Cheap to clone (shares its pooled clients).
+#[derive(Clone)]
+pub struct OutboundEngine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    config: OutboundConfig,
+    /// Requests checked by the egress guard.
+    guarded_client: reqwest::Client,
+    guarded_pins: Arc<PinTable>,
+    /// Requests to operator-configured stand-in routes; kept apart so a route's exemption never
+    /// leaks into the guarded client's pool or pins.
+    routed_client: reqwest::Client,
+    routed_pins: Arc<PinTable>,
+}
+
+impl std::fmt::Debug for OutboundEngine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("OutboundEngine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutboundEngine {
+    pub fn new(config: OutboundConfig) -> Result<OutboundEngine, OutboundError> {
+        ensure_crypto_provider();
+        let guarded_pins = Arc::new(PinTable::default());
+        let routed_pins = Arc::new(PinTable::default());
+        let guarded_client = build_client(&config, guarded_pins.clone())?;
+        let routed_client = build_client(&config, routed_pins.clone())?;
+        Ok(OutboundEngine {
+            inner: Arc::new(EngineInner {
+                config,
+                guarded_client,
+                guarded_pins,
+                routed_client,
+                routed_pins,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &OutboundConfig {
+        &self.inner.config
+    }
+
+    /// Sends a request, attaching `credential` when given. With a credential, the URL's host
+    /// must be allowed by the credential's host policy or the call fails before sending.
+    /// Redirects are followed (each hop re-checked; the credential is dropped on a hop that
+    /// leaves its allowed hosts). HTTP error statuses come back as responses.
+    pub async fn send(
+        &self,
+        request: OutboundRequest,
+        credential: Option<&CredentialAttachment>,
+        context: &EgressContext,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let redactor = credential
+            .map(|credential| Redactor::new(credential.secret_values()))
+            .unwrap_or_default();
+        let started = Instant::now();
+        let result = self
+            .send_following_redirects(&request, credential, context, &redactor)
+            .await
+            .map_err(|error| redact_error(error, &redactor));
+        match &result {
+            Ok(response) => tracing::debug!(
+                method = request.method.as_str(),
+                url = %redactor.redact(&response.url),
+                status = response.status,
+                redirects = response.redirects,
+                attempts = response.attempts,
+                connection = credential.map(|credential| credential.connection.as_str()),
+                environment = context.environment.as_deref(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "outbound request"
+            ),
+            Err(error) => tracing::debug!(
+                method = request.method.as_str(),
+                code = error.code(),
+                error = %error,
+                connection = credential.map(|credential| credential.connection.as_str()),
+                environment = context.environment.as_deref(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "outbound request failed"
+            ),
+        }
+        result
+    }
+
+    /// Sends through a connection, retrying once with a fresh credential after a 401.
+    pub async fn send_with_credential_source(
+        &self,
+        request: OutboundRequest,
+        source: &dyn CredentialSource,
+        context: &EgressContext,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let credential = source.current().await?;
+        let response = self
+            .send(request.clone(), Some(&credential), context)
+            .await?;
+        if response.status != 401 {
+            return Ok(response);
+        }
+        match source.refresh_after_unauthorized().await? {
+            Some(fresh) => self.send(request, Some(&fresh), context).await,
+            None => Ok(response),
+        }
+    }
+
+    async fn send_following_redirects(
+        &self,
+        request: &OutboundRequest,
+        credential: Option<&CredentialAttachment>,
+        context: &EgressContext,
+        redactor: &Redactor,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let config = &self.inner.config;
+        let mut logical_url = parse_request_url(&request.url, redactor)?;
+        if !request.query.is_empty() {
+            let mut pairs = logical_url.query_pairs_mut();
+            for (name, value) in &request.query {
+                pairs.append_pair(name, value);
+            }
+        }
+        if let Some(credential) = credential {
+            let host = url_host(&logical_url);
+            if !credential.allowed_hosts.allows_host(&host) {
+                return Err(OutboundError::EgressHostNotAllowed {
+                    host,
+                    connection: credential.connection.clone(),
+                    allowed: credential.allowed_hosts.describe(),
+                });
+            }
+        }
+        let first_url = redactor.redact(logical_url.as_str());
+        let timeout = request.timeout.unwrap_or(config.timeout);
+        let mut method = request.method;
+        let mut body = request.body.clone();
+        let mut headers = request.headers.clone();
+        let mut active_credential = credential;
+        let mut redirects = 0u32;
+
+        loop {
+            let hop = HopPlan {
+                method,
+                logical_url: &logical_url,
+                headers: &headers,
+                body: &body,
+                credential: active_credential,
+                retry_non_idempotent: request.retry_non_idempotent,
+                timeout,
+            };
+            let exchange = self.exchange_with_retries(&hop, context, redactor).await?;
+            let location = exchange
+                .headers
+                .iter()
+                .find(|(name, _)| name == "location")
+                .map(|(_, value)| value.clone());
+            let is_redirect = matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
+            let Some(location) = location.filter(|_| is_redirect && request.follow_redirects)
+            else {
+                let mut response = OutboundResponse {
+                    status: exchange.status,
+                    headers: exchange.headers,
+                    body: exchange.body,
+                    url: logical_url.to_string(),
+                    redirects,
+                    attempts: exchange.attempts,
+                    response_format: request.response_format,
+                    response_decoding: request.response_decoding.clone(),
+                };
+                if credential.is_some() && config.redact_responses {
+                    redact_response(&mut response, redactor);
+                }
+                return Ok(response);
+            };
+
+            redirects += 1;
+            if redirects > config.max_redirects {
+                return Err(OutboundError::TooManyRedirects {
+                    url: first_url,
+                    limit: config.max_redirects,
+                });
+            }
+            let next_url = self.redirect_target(&logical_url, &location, context, redactor)?;
+            let changes_origin = next_url.scheme() != logical_url.scheme()
+                || next_url.host_str() != logical_url.host_str()
+                || next_url.port_or_known_default() != logical_url.port_or_known_default();
+
+            // Browser rules: 303 becomes GET (HEAD stays HEAD); 301/302 turn POST into GET.
+            let becomes_get = match exchange.status {
+                303 => method != Method::Head,
+                301 | 302 => method == Method::Post,
+                _ => false,
+            };
+            if becomes_get {
+                method = Method::Get;
+                body = RequestBody::None;
+                headers.retain(|(name, _)| !is_body_header(name));
+            }
+            if changes_origin {
+                headers.retain(|(name, _)| !is_origin_bound_header(name));
+            }
+
+            if let Some(current) = active_credential {
+                let next_host = url_host(&next_url);
+                let downgrades = logical_url.scheme() == "https" && next_url.scheme() == "http";
+                if !current.allowed_hosts.allows_host(&next_host) || downgrades {
+                    if redactor.contains_secret(next_url.as_str()) {
+                        return Err(OutboundError::RedirectCarriesCredential {
+                            url: redactor.redact(logical_url.as_str()),
+                            host: next_host,
+                            connection: current.connection.clone(),
+                        });
+                    }
+                    tracing::debug!(
+                        connection = current.connection.as_str(),
+                        host = next_host.as_str(),
+                        "redirect leaves the connection's hosts: credential stripped"
+                    );
+                    active_credential = None;
+                }
+            }
+            logical_url = next_url;
+        }
+    }
+
+    fn redirect_target(
+        &self,
+        current: &Url,
+        location: &str,
+        context: &EgressContext,
+        redactor: &Redactor,
+    ) -> Result<Url, OutboundError> {
+        let invalid = |reason: String| OutboundError::InvalidRedirect {
+            url: redactor.redact(current.as_str()),
+            reason,
+        };
+        let mut next = current.join(location.trim()).map_err(|error| {
+            invalid(format!(
+                "Location {:?} is not a URL: {error}",
+                redactor.redact(location)
+            ))
+        })?;
+        // A stand-in naming itself absolutely is mapped back to the service host.
+        if context.routes.route_for(&url_host(current)).is_some()
+            && let Some(logical) = context.routes.reverse(&next, current.scheme())
+        {
+            next = logical;
+        }
+        next.set_fragment(None);
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(OutboundError::UnsupportedScheme {
+                scheme: next.scheme().to_owned(),
+                url: redactor.redact(next.as_str()),
+            });
+        }
+        Ok(next)
+    }
+
+    async fn exchange_with_retries(
+        &self,
+        hop: &HopPlan<'_>,
+        context: &EgressContext,
+        redactor: &Redactor,
+    ) -> Result<Exchange, OutboundError> {
+        let config = &self.inner.config;
+        let target = self.prepare_target(hop, context, redactor).await?;
+        let may_retry = hop.method.is_idempotent() || hop.retry_non_idempotent;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let retries_left = may_retry && attempts <= config.retry.max_retries;
+            match self.exchange_once(hop, &target, redactor).await {
+                Ok(mut exchange) => {
+                    if retries_left && is_retryable_status(exchange.status) {
+                        let wait = match server_requested_wait(&exchange.headers, SystemTime::now())
+                        {
+                            Some(wait) if wait > config.retry.max_server_wait => {
+                                exchange.attempts = attempts;
+                                return Ok(exchange);
+                            }
+                            Some(wait) => wait,
+                            None => config.retry.backoff(attempts),
+                        };
+                        tracing::debug!(
+                            status = exchange.status,
+                            wait_ms = wait.as_millis() as u64,
+                            attempt = attempts,
+                            "retrying outbound request"
+                        );
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    exchange.attempts = attempts;
+                    return Ok(exchange);
+                }
+                Err(error @ OutboundError::ConnectionFailed { .. }) if retries_left => {
+                    tracing::debug!(
+                        code = error.code(),
+                        attempt = attempts,
+                        "retrying outbound request"
+                    );
+                    tokio::time::sleep(config.retry.backoff(attempts)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Applies the route or the egress guard to one hop and pins the checked addresses.
+    async fn prepare_target(
+        &self,
+        hop: &HopPlan<'_>,
+        context: &EgressContext,
+        redactor: &Redactor,
+    ) -> Result<Target, OutboundError> {
+        let inner = &self.inner;
+        let logical = hop.logical_url;
+        if !matches!(logical.scheme(), "http" | "https") {
+            return Err(OutboundError::UnsupportedScheme {
+                scheme: logical.scheme().to_owned(),
+                url: redactor.redact(logical.as_str()),
+            });
+        }
+        let (mut url, routed) = match context.routes.rewrite(logical) {
+            Some(routed_url) => (routed_url, true),
+            None => (logical.clone(), false),
+        };
+        let display_host = url_host(logical);
+        match url.host() {
+            Some(Host::Ipv4(address)) => {
+                if !routed {
+                    self.check_address(&display_host, IpAddr::V4(address))?;
+                }
+            }
+            Some(Host::Ipv6(address)) => {
+                if !routed {
+                    self.check_address(&display_host, IpAddr::V6(address))?;
+                }
+            }
+            Some(Host::Domain(domain)) => {
+                let domain = normalize_host(domain);
+                if !routed {
+                    inner
+                        .config
+                        .egress
+                        .check_host_name(&domain)
+                        .map_err(|reason| OutboundError::EgressHostBlocked {
+                            host: display_host.clone(),
+                            reason,
+                        })?;
+                }
+                let pins = if routed {
+                    &inner.routed_pins
+                } else {
+                    &inner.guarded_pins
+                };
+                let addresses = match pins.fresh(&domain, inner.config.dns_cache_ttl) {
+                    Some(addresses) => addresses,
+                    None => {
+                        let addresses =
+                            inner
+                                .config
+                                .resolver
+                                .lookup(&domain)
+                                .await
+                                .map_err(|reason| OutboundError::DnsResolutionFailed {
+                                    host: domain.clone(),
+                                    reason,
+                                })?;
+                        if addresses.is_empty() {
+                            return Err(OutboundError::DnsResolutionFailed {
+                                host: domain.clone(),
+                                reason: "the name has no addresses".to_owned(),
+                            });
+                        }
+                        if !routed {
+                            for address in &addresses {
+                                self.check_address(&domain, *address)?;
+                            }
+                        }
+                        pins.pin(&domain, addresses.clone(), inner.config.dns_cache_ttl);
+                        addresses
+                    }
+                };
+                if !routed {
+                    // Pinned answers were checked when pinned; checking again costs nothing
+                    // and keeps a policy change effective at once.
+                    for address in &addresses {
+                        self.check_address(&domain, *address)?;
+                    }
+                }
+            }
+            None => {
+                return Err(OutboundError::InvalidUrl {
+                    url: redactor.redact(logical.as_str()),
+                    reason: "the URL has no host".to_owned(),
+                });
+            }
+        }
+        if let Some(credential) = hop.credential
+            && !credential.query.is_empty()
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &credential.query {
+                pairs.append_pair(name, value.expose_secret());
+            }
+        }
+        Ok(Target { url, routed })
+    }
+
+    fn check_address(&self, host: &str, address: IpAddr) -> Result<(), OutboundError> {
+        self.inner
+            .config
+            .egress
+            .check_address(address)
+            .map_err(|range| OutboundError::EgressAddressBlocked {
+                host: host.to_owned(),
+                address: address.to_string(),
+                range: range.to_owned(),
+            })
+    }
+
+    async fn exchange_once(
+        &self,
+        hop: &HopPlan<'_>,
+        target: &Target,
+        redactor: &Redactor,
+    ) -> Result<Exchange, OutboundError> {
+        let inner = &self.inner;
+        let client = if target.routed {
+            &inner.routed_client
+        } else {
+            &inner.guarded_client
+        };
+        let display_url = redactor.redact(hop.logical_url.as_str());
+        let display_host = url_host(hop.logical_url);
+        let headers = build_headers(hop, redactor)?;
+        let mut builder = client
+            .request(hop.method.to_http(), target.url.clone())
+            .timeout(hop.timeout)
+            .headers(headers);
+        builder = attach_body(builder, hop)?;
+        let mut response = builder.send().await.map_err(|error| {
+            transport_error(error, &display_url, &display_host, hop.timeout, redactor)
+        })?;
+
+        let limit = inner.config.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(OutboundError::ResponseTooLarge {
+                url: display_url,
+                limit_bytes: limit,
+            });
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect::<Vec<_>>();
+        let mut body = BytesMut::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|error| {
+                transport_error(error, &display_url, &display_host, hop.timeout, redactor)
+            })?;
+            let Some(chunk) = chunk else { break };
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(OutboundError::ResponseTooLarge {
+                    url: display_url,
+                    limit_bytes: limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Exchange {
+            status,
+            headers,
+            body: body.freeze(),
+            attempts: 1,
+        })
+    }
+}
+
+struct HopPlan<'a> {
+    method: Method,
+    logical_url: &'a Url,
+    headers: &'a [(String, String)],
+    body: &'a RequestBody,
+    credential: Option<&'a CredentialAttachment>,
+    retry_non_idempotent: bool,
+    timeout: Duration,
+}
+
+struct Target {
+    url: Url,
+    routed: bool,
+}
+
+struct Exchange {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+    attempts: u32,
+}
+
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed afterwards.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+fn build_client(
+    config: &OutboundConfig,
+    pins: Arc<PinTable>,
+) -> Result<reqwest::Client, OutboundError> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(PinnedResolver { table: pins })
+        .connect_timeout(config.connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(config.user_agent.clone());
+    for pem in &config.extra_root_certificates_pem {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
+            OutboundError::InvalidConfig {
+                reason: format!("extra root certificate is not valid PEM: {error}"),
+            }
+        })?;
+        builder = builder.tls_certs_merge(certificates);
+    }
+    builder
+        .build()
+        .map_err(|error| OutboundError::InvalidConfig {
+            reason: format!("could not build the HTTP client: {error}"),
+        })
+}
+
+fn parse_request_url(text: &str, redactor: &Redactor) -> Result<Url, OutboundError> {
+    let trimmed = text.trim();
+    let url = Url::parse(trimmed).map_err(|error| OutboundError::InvalidUrl {
+        url: redactor.redact(trimmed),
+        reason: error.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(OutboundError::UnsupportedScheme {
+            scheme: url.scheme().to_owned(),
+            url: redactor.redact(trimmed),
+        });
+    }
+    if url.host().is_none() {
+        return Err(OutboundError::InvalidUrl {
+            url: redactor.redact(trimmed),
+            reason: "the URL has no host".to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+/// The URL's host as policies see it: lowercase, no brackets, no trailing dot.
+fn url_host(url: &Url) -> String {
+    match url.host() {
+        Some(Host::Domain(domain)) => normalize_host(domain),
+        Some(Host::Ipv4(address)) => address.to_string(),
+        Some(Host::Ipv6(address)) => address.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Framing and hop-by-hop headers the HTTP stack owns.
+fn is_ignored_request_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "host"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
+    )
+}
+
+fn is_body_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("content-")
+}
+
+/// Headers browsers drop when a redirect changes origin.
+fn is_origin_bound_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "authorization" | "cookie" | "proxy-authorization"
+    )
+}
+
+fn build_headers(hop: &HopPlan<'_>, redactor: &Redactor) -> Result<HeaderMap, OutboundError> {
+    let mut headers = HeaderMap::new();
+    let is_multipart = matches!(hop.body, RequestBody::Multipart(_));
+    for (name, value) in hop.headers {
+        if is_ignored_request_header(name) {
+            continue;
+        }
+        if is_multipart && name.eq_ignore_ascii_case("content-type") {
+            // The multipart encoder sets the type with its boundary.
+            continue;
+        }
+        let header_name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            OutboundError::InvalidRequest {
+                reason: format!(
+                    "header name {:?} is not valid: use letters, digits and '-'",
+                    redactor.redact(name)
+                ),
+            }
+        })?;
+        let header_value = HeaderValue::from_str(value).map_err(|_| OutboundError::InvalidRequest {
+            reason: format!(
+                "value of header {header_name} is not valid: header values may not contain line breaks or control characters"
+            ),
+        })?;
+        headers.append(header_name, header_value);
+    }
+    if !headers.contains_key(http::header::CONTENT_TYPE)
+        && let Some(default_type) = default_content_type(hop.body)
+    {
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_str(default_type).map_err(|_| OutboundError::InvalidRequest {
+                reason: format!("content type {default_type:?} is not a valid header value"),
+            })?,
+        );
+    }
+    if let Some(credential) = hop.credential {
+        for (name, value) in &credential.headers {
+            let header_name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                OutboundError::CredentialPlacement {
+                    connection: credential.connection.clone(),
+                    reason: format!("header name {name:?} is not valid"),
+                }
+            })?;
+            let mut header_value = HeaderValue::from_str(value.expose_secret()).map_err(|_| {
+                OutboundError::CredentialPlacement {
+                    connection: credential.connection.clone(),
+                    reason: format!("the value for header {header_name} contains characters a header cannot carry"),
+                }
+            })?;
+            header_value.set_sensitive(true);
+            headers.insert(header_name, header_value);
+        }
+    }
+    Ok(headers)
+}
+
+fn default_content_type(body: &RequestBody) -> Option<&str> {
+    match body {
+        RequestBody::None | RequestBody::Multipart(_) => None,
+        RequestBody::Form(_) => Some("application/x-www-form-urlencoded"),
+        RequestBody::Text { content_type, .. } => Some(
+            content_type
+                .as_deref()
+                .unwrap_or("text/plain; charset=utf-8"),
+        ),
+        RequestBody::Json(_) => Some("application/json"),
+        RequestBody::Bytes { content_type, .. } => Some(
+            content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        ),
+    }
+}
+
+fn attach_body(
+    builder: reqwest::RequestBuilder,
+    hop: &HopPlan<'_>,
+) -> Result<reqwest::RequestBuilder, OutboundError> {
+    let form_fields: &[(String, crate::credential::SecretText)] = hop
+        .credential
+        .map(|credential| credential.form_fields.as_slice())
+        .unwrap_or(&[]);
+    let placement_error = |reason: &str| OutboundError::CredentialPlacement {
+        connection: hop
+            .credential
+            .map(|credential| credential.connection.clone())
+            .unwrap_or_default(),
+        reason: reason.to_owned(),
+    };
+    match hop.body {
+        RequestBody::None if form_fields.is_empty() => Ok(builder),
+        RequestBody::None => {
+            if hop.method.parameters_go_to_query() {
+                return Err(placement_error(
+                    "its form fields need a POST, PUT or PATCH request with a form body",
+                ));
+            }
+            Ok(builder.body(encode_form(&[], form_fields)))
+        }
+        RequestBody::Form(pairs) => Ok(builder.body(encode_form(pairs, form_fields))),
+        RequestBody::Text { .. } | RequestBody::Json(_) | RequestBody::Bytes { .. }
+            if !form_fields.is_empty() =>
+        {
+            Err(placement_error(
+                "its form fields need a form or multipart body, and this request has a raw body",
+            ))
+        }
+        RequestBody::Text { text, .. } => Ok(builder.body(text.clone())),
+        RequestBody::Json(value) => Ok(builder.body(value.to_string())),
+        RequestBody::Bytes { bytes, .. } => Ok(builder.body(bytes.clone())),
+        RequestBody::Multipart(parts) => {
+            let mut form = reqwest::multipart::Form::new();
+            for part in parts {
+                form = match part {
+                    MultipartPart::Text { name, value } => form.text(name.clone(), value.clone()),
+                    MultipartPart::File {
+                        name,
+                        file_name,
+                        content_type,
+                        bytes,
+                    } => {
+                        let mut file_part = reqwest::multipart::Part::stream(bytes.clone())
+                            .file_name(file_name.clone());
+                        if let Some(content_type) = content_type {
+                            file_part = file_part.mime_str(content_type).map_err(|_| {
+                                OutboundError::InvalidRequest {
+                                    reason: format!(
+                                        "content type {content_type:?} of file {file_name:?} is not a MIME type such as \"text/plain\""
+                                    ),
+                                }
+                            })?;
+                        }
+                        form.part(name.clone(), file_part)
+                    }
+                };
+            }
+            for (name, value) in form_fields {
+                form = form.text(name.clone(), value.expose_secret().to_owned());
+            }
+            Ok(builder.multipart(form))
+        }
+    }
+}
+
+fn encode_form(
+    pairs: &[(String, String)],
+    secret_fields: &[(String, crate::credential::SecretText)],
+) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        serializer.append_pair(name, value);
+    }
+    for (name, value) in secret_fields {
+        serializer.append_pair(name, value.expose_secret());
+    }
+    serializer.finish()
+}
+
+fn transport_error(
+    error: reqwest::Error,
+    display_url: &str,
+    display_host: &str,
+    timeout: Duration,
+    redactor: &Redactor,
+) -> OutboundError {
+    if error.is_timeout() {
+        return OutboundError::Timeout {
+            url: display_url.to_owned(),
+            seconds: timeout.as_secs().max(1),
+        };
+    }
+    let is_connect = error.is_connect();
+    let reason = redactor.redact(&error_chain(&error.without_url()));
+    if is_connect {
+        return OutboundError::ConnectionFailed {
+            host: display_host.to_owned(),
+            reason,
+        };
+    }
+    OutboundError::RequestFailed {
+        url: display_url.to_owned(),
+        reason,
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn redact_response(response: &mut OutboundResponse, redactor: &Redactor) {
+    if redactor.is_empty() {
+        return;
+    }
+    if let Some(scrubbed) = redactor.redact_bytes(&response.body) {
+        response.body = Bytes::from(scrubbed);
+    }
+    for (_, value) in &mut response.headers {
+        if redactor.contains_secret(value) {
+            *value = redactor.redact(value);
+        }
+    }
+}
+
+/// Defence in depth: scrub every text field of an error, whatever built it.
+fn redact_error(error: OutboundError, redactor: &Redactor) -> OutboundError {
+    if redactor.is_empty() {
+        return error;
+    }
+    let scrub = |text: String| redactor.redact(&text);
+    match error {
+        OutboundError::InvalidUrl { url, reason } => OutboundError::InvalidUrl {
+            url: scrub(url),
+            reason: scrub(reason),
+        },
+        OutboundError::UnsupportedScheme { scheme, url } => OutboundError::UnsupportedScheme {
+            scheme: scrub(scheme),
+            url: scrub(url),
+        },
+        OutboundError::InvalidMethod { method } => OutboundError::InvalidMethod {
+            method: scrub(method),
+        },
+        OutboundError::InvalidRequest { reason } => OutboundError::InvalidRequest {
+            reason: scrub(reason),
+        },
+        OutboundError::EgressHostNotAllowed {
+            host,
+            connection,
+            allowed,
+        } => OutboundError::EgressHostNotAllowed {
+            host: scrub(host),
+            connection,
+            allowed,
+        },
+        OutboundError::EgressAddressBlocked {
+            host,
+            address,
+            range,
+        } => OutboundError::EgressAddressBlocked {
+            host: scrub(host),
+            address,
+            range,
+        },
+        OutboundError::EgressHostBlocked { host, reason } => OutboundError::EgressHostBlocked {
+            host: scrub(host),
+            reason: scrub(reason),
+        },
+        OutboundError::DnsResolutionFailed { host, reason } => OutboundError::DnsResolutionFailed {
+            host: scrub(host),
+            reason: scrub(reason),
+        },
+        OutboundError::ConnectionFailed { host, reason } => OutboundError::ConnectionFailed {
+            host: scrub(host),
+            reason: scrub(reason),
+        },
+        OutboundError::Timeout { url, seconds } => OutboundError::Timeout {
+            url: scrub(url),
+            seconds,
+        },
+        OutboundError::ResponseTooLarge { url, limit_bytes } => OutboundError::ResponseTooLarge {
+            url: scrub(url),
+            limit_bytes,
+        },
+        OutboundError::TooManyRedirects { url, limit } => OutboundError::TooManyRedirects {
+            url: scrub(url),
+            limit,
+        },
+        OutboundError::InvalidRedirect { url, reason } => OutboundError::InvalidRedirect {
+            url: scrub(url),
+            reason: scrub(reason),
+        },
+        OutboundError::RedirectCarriesCredential {
+            url,
+            host,
+            connection,
+        } => OutboundError::RedirectCarriesCredential {
+            url: scrub(url),
+            host: scrub(host),
+            connection,
+        },
+        OutboundError::CredentialPlacement { connection, reason } => {
+            OutboundError::CredentialPlacement {
+                connection,
+                reason: scrub(reason),
+            }
+        }
+        OutboundError::RequestFailed { url, reason } => OutboundError::RequestFailed {
+            url: scrub(url),
+            reason: scrub(reason),
+        },
+        OutboundError::InvalidConfig { reason } => OutboundError::InvalidConfig {
+            reason: scrub(reason),
+        },
+        OutboundError::CredentialUnavailable { connection, reason } => {
+            OutboundError::CredentialUnavailable {
+                connection,
+                reason: scrub(reason),
+            }
+        }
+    }
+}
