@@ -17,6 +17,9 @@ mod number;
 mod text;
 mod xml;
 
+#[cfg(test)]
+mod tests;
+
 use crate::value::{Heap, Value};
 
 pub use names::{
