@@ -588,6 +588,7 @@ impl CustomServiceInput {
                     refresh_parameters: BTreeMap::new(),
                     token_request_headers: BTreeMap::new(),
                     client_authentication: self.client_authentication.unwrap_or_default(),
+                    token_request_format: Default::default(),
                     pkce: self.pkce.unwrap_or(true),
                     refresh_tokens: true,
                     rotating_refresh_tokens: true,

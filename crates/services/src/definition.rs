@@ -180,6 +180,9 @@ pub struct OAuth2Definition {
     /// How the client authenticates at the token endpoint.
     #[serde(default)]
     pub client_authentication: ClientAuthentication,
+    /// Body encoding of token and refresh requests: form (RFC 6749) or JSON (Notion, Square).
+    #[serde(default)]
+    pub token_request_format: TokenRequestFormat,
     /// PKCE (S256) in the authorization code flow. On by default; set false only for providers
     /// that reject the parameters.
     #[serde(default = "default_true")]
@@ -209,6 +212,17 @@ pub enum ClientAuthentication {
     Body,
     /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
     Basic,
+}
+
+/// Body encoding of token requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRequestFormat {
+    /// `application/x-www-form-urlencoded` (RFC 6749).
+    #[default]
+    Form,
+    /// `application/json` with the same parameter names.
+    Json,
 }
 
 /// Token response quirks of a provider.
@@ -288,7 +302,8 @@ pub struct RevokeRequest {
     /// HTTP method.
     #[serde(default = "default_post")]
     pub method: HttpMethod,
-    /// Endpoint (template). With `token_in = "url"` it contains `{token}`.
+    /// Endpoint (template). With `token_in = "url"` it contains `{token}`; it may contain
+    /// `{client_id}` (GitHub).
     pub url: String,
     /// Which token to revoke (revoking the refresh token usually revokes the grant).
     #[serde(default)]

@@ -48,7 +48,8 @@ pub use definition::{
     CredentialPlacement, HeaderTemplate, HttpMethod, OAUTH_CREDENTIAL_NAMES, OAuth1Definition,
     OAuth1SignatureMethod, OAuth2Definition, RevokeClientAuthentication, RevokeRequest,
     RevokeTokenPlacement, RevokedToken, ScopeDefinition, ScopeSeparator, ServiceDefinition,
-    ServiceOrigin, SettingChoice, SettingDefinition, TokenResponseFormat, VerificationRequest,
+    ServiceOrigin, SettingChoice, SettingDefinition, TokenRequestFormat, TokenResponseFormat,
+    VerificationRequest,
 };
 pub use error::{FieldError, ServicesError};
 pub use host_policy::{HostPolicy, normalize_host};

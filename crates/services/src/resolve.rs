@@ -12,7 +12,7 @@ use url::Url;
 use crate::definition::{
     AuthType, CaptureSource, CapturedValue, ClientAuthentication, CredentialPlacement, HttpMethod,
     OAuth1SignatureMethod, RevokeClientAuthentication, RevokeTokenPlacement, RevokedToken,
-    ScopeSeparator, ServiceDefinition, TokenResponseFormat,
+    ScopeSeparator, ServiceDefinition, TokenRequestFormat, TokenResponseFormat,
 };
 use crate::error::ServicesError;
 use crate::host_policy::HostPolicy;
@@ -76,6 +76,8 @@ pub struct ResolvedOAuth2 {
     pub token_request_headers: BTreeMap<String, String>,
     /// Client authentication at the token endpoint.
     pub client_authentication: ClientAuthentication,
+    /// Body encoding of token and refresh requests.
+    pub token_request_format: TokenRequestFormat,
     /// Use PKCE S256.
     pub pkce: bool,
     /// Provider issues refresh tokens.
@@ -108,8 +110,33 @@ pub struct ResolvedRevoke {
 impl ResolvedRevoke {
     /// The request URL for `token`. Only `token_in = "url"` puts the token into the URL (path
     /// segment, percent-encoded); for `query` the caller appends `parameter=token`.
+    /// Fails with `SERVICE_TEMPLATE_UNRESOLVED` when the URL also needs the client id (GitHub);
+    /// use [`ResolvedRevoke::url_for_client`] then.
     pub fn url(&self, token: &SecretString) -> Result<Url, ServicesError> {
+        self.build_url(token, None)
+    }
+
+    /// The request URL for `token` when the URL contains `{client_id}` (GitHub's
+    /// `DELETE /applications/{client_id}/token`). Works for every other revoke URL too.
+    pub fn url_for_client(
+        &self,
+        token: &SecretString,
+        client_id: &str,
+    ) -> Result<Url, ServicesError> {
+        self.build_url(token, Some(client_id))
+    }
+
+    fn build_url(
+        &self,
+        token: &SecretString,
+        client_id: Option<&str>,
+    ) -> Result<Url, ServicesError> {
         let mut values = BTreeMap::new();
+        if let Some(client_id) = client_id {
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+            values.insert("client_id".to_owned(), encoded);
+        }
         if self.token_in == RevokeTokenPlacement::Url {
             let encoded: String =
                 url::form_urlencoded::byte_serialize(token.expose_secret().as_bytes()).collect();
@@ -221,6 +248,23 @@ impl ServiceDefinition {
             }
         }
         Ok(captured)
+    }
+
+    /// Every variable name a template of this service may use: settings, variables derived from
+    /// choices, and captured values.
+    pub fn declared_variables(&self) -> std::collections::BTreeSet<String> {
+        let mut declared: std::collections::BTreeSet<String> = self
+            .settings
+            .iter()
+            .map(|setting| setting.name.clone())
+            .collect();
+        for setting in &self.settings {
+            for choice in &setting.choices {
+                declared.extend(choice.derived.keys().cloned());
+            }
+        }
+        declared.extend(self.captured.iter().map(|captured| captured.name.clone()));
+        declared
     }
 
     /// Effective settings: given values validated, defaults filled in. Captured values that name
@@ -344,6 +388,18 @@ impl ServiceDefinition {
         captured: &CapturedValues,
     ) -> Result<ResolvedService, ServicesError> {
         let variables = self.variables(settings, captured)?;
+        let declared = self.declared_variables();
+        // A template that needs a declared variable with no value yet (a value captured during
+        // authorization, an optional setting) is "pending": the API base URL, hosts, headers and
+        // verification built from it are left out until the value exists. OAuth endpoints are
+        // never pending: they must resolve.
+        let is_pending = |text: &str| {
+            template::variables(text).is_ok_and(|names| {
+                names
+                    .iter()
+                    .any(|name| !variables.contains_key(name) && declared.contains(name))
+            })
+        };
         let credential_names = self.credential_names();
         let is_credential =
             |name: &str| credential_names.iter().any(|credential| credential == name);
@@ -387,7 +443,8 @@ impl ServiceDefinition {
                 let revoke = match &definition.revoke {
                     Some(revoke) => {
                         let keep_token = |name: &str| {
-                            revoke.token_in == RevokeTokenPlacement::Url && name == "token"
+                            (revoke.token_in == RevokeTokenPlacement::Url && name == "token")
+                                || name == "client_id"
                         };
                         let url_template = template::render(&revoke.url, &variables, &keep_token)
                             .map_err(|reason| ServicesError::Template {
@@ -396,7 +453,10 @@ impl ServiceDefinition {
                         })?;
                         let probe = template::render(
                             &url_template,
-                            &BTreeMap::from([("token".to_owned(), "t".to_owned())]),
+                            &BTreeMap::from([
+                                ("token".to_owned(), "t".to_owned()),
+                                ("client_id".to_owned(), "c".to_owned()),
+                            ]),
                             &|_| false,
                         )
                         .map_err(|reason| ServicesError::Template {
@@ -448,6 +508,7 @@ impl ServiceDefinition {
                         &definition.token_request_headers,
                     )?,
                     client_authentication: definition.client_authentication,
+                    token_request_format: definition.token_request_format,
                     pkce: definition.pkce && self.auth_type == AuthType::OAuth2AuthorizationCode,
                     refresh_tokens: definition.refresh_tokens,
                     rotating_refresh_tokens: definition.rotating_refresh_tokens,
@@ -494,12 +555,15 @@ impl ServiceDefinition {
         };
 
         let api_base_url = match &self.api_base_url {
-            Some(text) => Some(render_url("api_base_url", text)?),
-            None => None,
+            Some(text) if !is_pending(text) => Some(render_url("api_base_url", text)?),
+            _ => None,
         };
 
         let mut hosts = Vec::new();
         for (index, entry) in self.allowed_hosts.iter().enumerate() {
+            if is_pending(entry) {
+                continue;
+            }
             let field = format!("allowed_hosts[{index}]");
             let rendered = render_text(&field, entry)?;
             let host = if rendered.contains("://") {
@@ -574,6 +638,7 @@ impl ServiceDefinition {
         }
 
         let verification = match &self.verification {
+            Some(verification) if is_pending(&verification.url) => None,
             Some(verification) => Some(ResolvedVerification {
                 method: verification.method,
                 url: render_url("verification.url", &verification.url)?,

@@ -384,7 +384,7 @@ impl ServiceDefinition {
                 check_template("oauth2.refresh_url".to_owned(), url, false);
             }
             if let Some(revoke) = &oauth2.revoke {
-                let without_token = revoke.url.replace("{token}", "");
+                let without_token = revoke.url.replace("{token}", "").replace("{client_id}", "");
                 check_template("oauth2.revoke.url".to_owned(), &without_token, false);
             }
             for (group, map) in [
