@@ -7,47 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use zeroize::Zeroize;
-
-/// A secret string (token, API key, password). Debug and Display never show the value,
-/// and the memory is wiped on drop.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretText(String);
-
-impl SecretText {
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretText(value.into())
-    }
-
-    /// The secret value itself; only for putting it on the wire.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Drop for SecretText {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl fmt::Debug for SecretText {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("SecretText([redacted])")
-    }
-}
-
-impl From<String> for SecretText {
-    fn from(value: String) -> Self {
-        SecretText(value)
-    }
-}
-
-impl From<&str> for SecretText {
-    fn from(value: &str) -> Self {
-        SecretText(value.to_owned())
-    }
-}
+pub use trestle_vault::SecretString;
 
 /// The hosts a connection's service allows its credential to reach.
 ///
@@ -57,6 +17,13 @@ impl From<&str> for SecretText {
 /// without a trailing dot, IDNA-encoded (punycode) as the URL parser produced it.
 pub trait HostAllowList: Send + Sync {
     fn allows_host(&self, host: &str) -> bool;
+
+    /// Whether the credential may travel over plain http. Default: https only, so a token
+    /// never crosses the network in clear text. (A stand-in route may still carry the bytes
+    /// over http: the check is on the URL the script named.)
+    fn allows_plain_http(&self) -> bool {
+        false
+    }
 
     /// Human-readable list of what is allowed, for error messages (for example
     /// `"www.zohoapis.com, *.zoho.com"`).
@@ -68,6 +35,7 @@ pub trait HostAllowList: Send + Sync {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StaticHostList {
     patterns: Vec<String>,
+    plain_http: bool,
 }
 
 impl StaticHostList {
@@ -82,7 +50,14 @@ impl StaticHostList {
                 .map(|pattern| normalize_host(pattern.as_ref()))
                 .filter(|pattern| !pattern.is_empty())
                 .collect(),
+            plain_http: false,
         }
+    }
+
+    /// Also allow plain http (local services reached through `egress.allow`, tests).
+    pub fn allowing_plain_http(mut self) -> Self {
+        self.plain_http = true;
+        self
     }
 }
 
@@ -94,11 +69,35 @@ impl HostAllowList for StaticHostList {
             .any(|pattern| host_matches_pattern(&host, pattern))
     }
 
+    fn allows_plain_http(&self) -> bool {
+        self.plain_http
+    }
+
     fn describe(&self) -> String {
         if self.patterns.is_empty() {
             "no hosts".to_owned()
         } else {
             self.patterns.join(", ")
+        }
+    }
+}
+
+/// The services crate's policy: exact hosts, https only. Its host keys write IPv6 addresses
+/// in brackets, so bare IPv6 hosts are bracketed before asking.
+impl HostAllowList for trestle_services::HostPolicy {
+    fn allows_host(&self, host: &str) -> bool {
+        match host.parse::<std::net::Ipv6Addr>() {
+            Ok(address) => self.allows(&format!("[{address}]")),
+            Err(_) => self.allows(host),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let hosts = self.hosts().collect::<Vec<_>>();
+        if hosts.is_empty() {
+            "no hosts".to_owned()
+        } else {
+            hosts.join(", ")
         }
     }
 }
@@ -133,14 +132,14 @@ pub struct CredentialAttachment {
     pub connection: String,
     /// Headers to set, e.g. `("Authorization", "Zoho-oauthtoken 1000.abc")`. They replace a
     /// header of the same name set by the script.
-    pub headers: Vec<(String, SecretText)>,
+    pub headers: Vec<(String, SecretString)>,
     /// Query parameters to append (API keys in the query string).
-    pub query: Vec<(String, SecretText)>,
+    pub query: Vec<(String, SecretString)>,
     /// Form fields to add to a form or multipart body (client secrets at token endpoints).
-    pub form_fields: Vec<(String, SecretText)>,
+    pub form_fields: Vec<(String, SecretString)>,
     /// Further secret values to redact that do not appear verbatim above (e.g. the bare token
     /// inside an `Authorization` value, a client secret used to sign).
-    pub extra_secrets: Vec<SecretText>,
+    pub extra_secrets: Vec<SecretString>,
     /// Hosts the credential may be sent to.
     pub allowed_hosts: Arc<dyn HostAllowList>,
 }
@@ -157,12 +156,12 @@ impl CredentialAttachment {
         }
     }
 
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<SecretText>) -> Self {
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<SecretString>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    pub fn with_query(mut self, name: impl Into<String>, value: impl Into<SecretText>) -> Self {
+    pub fn with_query(mut self, name: impl Into<String>, value: impl Into<SecretString>) -> Self {
         self.query.push((name.into(), value.into()));
         self
     }
@@ -170,13 +169,13 @@ impl CredentialAttachment {
     pub fn with_form_field(
         mut self,
         name: impl Into<String>,
-        value: impl Into<SecretText>,
+        value: impl Into<SecretString>,
     ) -> Self {
         self.form_fields.push((name.into(), value.into()));
         self
     }
 
-    pub fn with_extra_secret(mut self, value: impl Into<SecretText>) -> Self {
+    pub fn with_extra_secret(mut self, value: impl Into<SecretString>) -> Self {
         self.extra_secrets.push(value.into());
         self
     }
@@ -212,7 +211,7 @@ impl CredentialAttachment {
 
 impl fmt::Debug for CredentialAttachment {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = |pairs: &Vec<(String, SecretText)>| {
+        let names = |pairs: &Vec<(String, SecretString)>| {
             pairs
                 .iter()
                 .map(|(name, _)| name.clone())

@@ -246,6 +246,12 @@ impl OutboundEngine {
                     allowed: credential.allowed_hosts.describe(),
                 });
             }
+            if logical_url.scheme() != "https" && !credential.allowed_hosts.allows_plain_http() {
+                return Err(OutboundError::CredentialNeedsHttps {
+                    url: redactor.redact(logical_url.as_str()),
+                    connection: credential.connection.clone(),
+                });
+            }
         }
         let first_url = redactor.redact(logical_url.as_str());
         let timeout = request.timeout.unwrap_or(config.timeout);
@@ -319,7 +325,9 @@ impl OutboundEngine {
 
             if let Some(current) = active_credential {
                 let next_host = url_host(&next_url);
-                let downgrades = logical_url.scheme() == "https" && next_url.scheme() == "http";
+                let downgrades = next_url.scheme() != "https"
+                    && (logical_url.scheme() == "https"
+                        || !current.allowed_hosts.allows_plain_http());
                 if !current.allowed_hosts.allows_host(&next_host) || downgrades {
                     if redactor.contains_secret(next_url.as_str()) {
                         return Err(OutboundError::RedirectCarriesCredential {
@@ -799,7 +807,7 @@ fn attach_body(
     builder: reqwest::RequestBuilder,
     hop: &HopPlan<'_>,
 ) -> Result<reqwest::RequestBuilder, OutboundError> {
-    let form_fields: &[(String, crate::credential::SecretText)] = hop
+    let form_fields: &[(String, crate::credential::SecretString)] = hop
         .credential
         .map(|credential| credential.form_fields.as_slice())
         .unwrap_or(&[]);
@@ -867,7 +875,7 @@ fn attach_body(
 
 fn encode_form(
     pairs: &[(String, String)],
-    secret_fields: &[(String, crate::credential::SecretText)],
+    secret_fields: &[(String, crate::credential::SecretString)],
 ) -> String {
     let mut serializer = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in pairs {
@@ -1023,6 +1031,12 @@ fn redact_error(error: OutboundError, redactor: &Redactor) -> OutboundError {
         OutboundError::InvalidConfig { reason } => OutboundError::InvalidConfig {
             reason: scrub(reason),
         },
+        OutboundError::CredentialNeedsHttps { url, connection } => {
+            OutboundError::CredentialNeedsHttps {
+                url: scrub(url),
+                connection,
+            }
+        }
         OutboundError::CredentialUnavailable { connection, reason } => {
             OutboundError::CredentialUnavailable {
                 connection,

@@ -71,6 +71,11 @@ pub enum OutboundError {
         connection: String,
     },
 
+    #[error(
+        "connection {connection:?} sends its credential over https only, and {url:?} is plain http: use the https:// address"
+    )]
+    CredentialNeedsHttps { url: String, connection: String },
+
     #[error("credential of connection {connection:?} cannot be attached: {reason}")]
     CredentialPlacement { connection: String, reason: String },
 
@@ -102,6 +107,7 @@ impl OutboundError {
             OutboundError::TooManyRedirects { .. } => "TOO_MANY_REDIRECTS",
             OutboundError::InvalidRedirect { .. } => "INVALID_REDIRECT",
             OutboundError::RedirectCarriesCredential { .. } => "REDIRECT_CARRIES_CREDENTIAL",
+            OutboundError::CredentialNeedsHttps { .. } => "EGRESS_CREDENTIAL_NEEDS_HTTPS",
             OutboundError::CredentialPlacement { .. } => "CREDENTIAL_PLACEMENT",
             OutboundError::RequestFailed { .. } => "REQUEST_FAILED",
             OutboundError::InvalidConfig { .. } => "INVALID_CONFIG",
@@ -118,6 +124,7 @@ impl OutboundError {
                 | OutboundError::EgressHostBlocked { .. }
                 | OutboundError::UnsupportedScheme { .. }
                 | OutboundError::RedirectCarriesCredential { .. }
+                | OutboundError::CredentialNeedsHttps { .. }
         )
     }
 }

@@ -22,7 +22,7 @@ mod retry;
 mod routes;
 
 pub use credential::{
-    CredentialAttachment, HostAllowList, SecretText, StaticHostList, host_matches_pattern,
+    CredentialAttachment, HostAllowList, SecretString, StaticHostList, host_matches_pattern,
     normalize_host,
 };
 pub use egress::{EgressPolicy, blocked_range};
