@@ -174,7 +174,7 @@ impl Parser<'_> {
         if self.kind() == TokenKind::Identifier && !self.next_is_assignment() {
             let keyword = self.text(start_token).to_ascii_lowercase();
             match keyword.as_str() {
-                "if" if self.kind_at(1) == TokenKind::LeftParen => {
+                "if" => {
                     return Some(self.if_statement());
                 }
                 "for" if self.word_at(1, "each") => return Some(self.for_each_statement()),
@@ -518,7 +518,11 @@ impl Parser<'_> {
             "`(`",
             &format!(" after `{construct}`"),
         ) else {
-            return self.error_expr(Span::empty_at(self.previous_end()));
+            // Read an unparenthesized condition anyway so the block still parses.
+            if self.at(TokenKind::LeftBrace) {
+                return self.error_expr(Span::empty_at(self.previous_end()));
+            }
+            return self.condition_expression();
         };
         let condition = self.condition_expression();
         if self
