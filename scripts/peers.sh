@@ -57,9 +57,38 @@ start_oidc_provider() {
   return 1
 }
 
+start_httpbin() {
+  # PyPI httpbin under gunicorn, pinned in test-peers/requirements.txt, in test-peers/.venv;
+  # loopback only. Threaded workers so /delay endpoints do not block other tests.
+  local peers_dir="${repo_root:-$(pwd)}/test-peers"
+  local port=8081
+  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
+    python3 -m venv "$peers_dir/.venv"
+  fi
+  echo "== installing httpbin (pip)"
+  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/requirements.txt" >/dev/null
+  # HOME points into the state dir: gunicorn writes a control file under ~/.gunicorn.
+  HOME="$peer_state_dir" "$peers_dir/.venv/bin/python" -m gunicorn --chdir "$peer_state_dir" \
+    -b "127.0.0.1:$port" -w 2 -k gthread --threads 8 httpbin:app >"$peer_state_dir/httpbin.log" 2>&1 &
+  peer_pids+=("$!")
+  local attempt
+  for attempt in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$port/get" >/dev/null 2>&1; then
+      export TRESTLE_TEST_HTTPBIN_URL="http://127.0.0.1:$port"
+      echo "== httpbin ready at 127.0.0.1:$port"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "httpbin did not answer on 127.0.0.1:$port; its log:" >&2
+  cat "$peer_state_dir/httpbin.log" >&2
+  return 1
+}
+
 start_all_peers() {
   start_postgres
   start_oidc_provider
+  start_httpbin
 }
 
 run_post_test_checks() {
