@@ -6,7 +6,23 @@
 //! [`ParseError`], recovering at statement boundaries. [`diagnostic`] renders errors as
 //! `path:line:col: error: message` with a caret, or as JSON.
 //!
-//! This crate performs no IO and never panics on any input.
+//! [`sexpr`] prints a tree compactly (snapshot tests, debugging).
+//!
+//! This crate performs no IO and never panics on any input. Nesting deeper than
+//! [`parser::MAX_NESTING`] is reported as an error instead of overflowing the stack.
+//!
+//! Where real Deluge is more permissive than its documentation, the parser follows the real
+//! scripts (the corpus test holds it to that):
+//! * `;` is optional after a statement that is (or assigns) a bracket task or an
+//!   `insert into`: Zoho's editor writes `sendmail [ ... ]` without one.
+//! * Task values may be bare constants (`type :GET`, `content-type: application/json`) and
+//!   comma-separated lists (`to : a, b`); `,` or `;` between task entries is ignored.
+//! * Inside `if (...)` conditions and `Form[...]` criteria, `=` compares (Creator accepts it)
+//!   and the Creator words `is null`, `contains`, `starts with`, `ends with` are understood.
+//! * Zero-width spaces, joiners and byte-order marks count as whitespace; unknown escapes in
+//!   text keep their backslash (`"\d"` stays a regular expression).
+//! * Keywords are contextual: `update`, `index`, `alert`, `info`, ... are ordinary variable
+//!   names when followed by `=` or `.`.
 
 pub mod ast;
 pub mod diagnostic;

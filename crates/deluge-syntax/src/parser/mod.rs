@@ -1,7 +1,7 @@
 //! Recursive-descent parser over the token list; operators use a precedence-climbing loop.
 //!
 //! Layout: this file holds the cursor, error reporting, recovery and the script level;
-//! [`statement`] parses statements and blocks; [`expression`] parses expressions, bracket
+//! `statement` parses statements and blocks; `expression` parses expressions, bracket
 //! tasks and Creator record expressions.
 //!
 //! Recovery: a statement that hits an error skips to the next statement boundary (a `;` at

@@ -399,3 +399,25 @@ fn stray_closing_brace_is_reported() {
         vec!["unexpected `}`: no block is open here; remove it or add the matching `{`"]
     );
 }
+
+#[test]
+fn windows_line_endings_are_whitespace() {
+    let source = "a = 1\r\nb = 2;\r\n";
+    let parsed = parse(source);
+    assert_eq!(parsed.errors.len(), 1);
+    let diagnostics = crate::diagnostic::diagnostics("x.dg", source, &parsed.errors);
+    assert_eq!((diagnostics[0].line, diagnostics[0].column), (1, 6));
+}
+
+#[test]
+fn zero_width_characters_are_whitespace() {
+    assert_eq!(tree("\u{200b}a = 1;\u{feff}"), "(= a 1)");
+}
+
+#[test]
+fn optional_separators_inside_tasks() {
+    assert_eq!(
+        tree("r = invokeurl [ url: u, type: GET; connection: \"c\" ];"),
+        "(= r (invokeurl [url: u] [type: bare GET] [connection: \"c\"]))"
+    );
+}
