@@ -421,9 +421,19 @@ impl Parser<'_> {
                 span: expression.span,
             }),
             ExprKind::Error => None,
-            _ => {
+            kind => {
+                let error = if matches!(kind, ExprKind::RecordFetch(_)) {
+                    ParseErrorKind::NotDeluge {
+                        construct: "assigning to `name[key]`".to_string(),
+                        suggestion: "use `name.put(key, value)` for a map, or `remove` and \
+                                     `insert` for a list"
+                            .to_string(),
+                    }
+                } else {
+                    ParseErrorKind::InvalidAssignmentTarget
+                };
                 let saved = self.last_error_token.take();
-                self.report(ParseErrorKind::InvalidAssignmentTarget, expression.span);
+                self.report(error, expression.span);
                 if self.last_error_token.is_none() {
                     self.last_error_token = saved;
                 }
