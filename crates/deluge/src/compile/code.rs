@@ -71,6 +71,11 @@ impl Program {
         &self.inputs
     }
 
+    /// The script's variables and their slots, for debugging tools.
+    pub fn variables(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.slot_names.iter().map(|(name, slot)| (name.as_str(), *slot))
+    }
+
     /// Number of ops, for tests and tools.
     pub fn code_len(&self) -> usize {
         self.code.len()
