@@ -1,6 +1,8 @@
 //! Attempts to get a connection's credential, or any request, to the wrong place. Every one
 //! must be refused (or the credential stripped) and the upstream must see nothing it should not.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::IpAddr;

@@ -1,5 +1,7 @@
 //! Retries, Retry-After, rate-limit reset headers and the 401 refresh path, against wiremock.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

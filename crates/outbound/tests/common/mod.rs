@@ -1,5 +1,5 @@
 //! Helpers shared by the outbound engine's end-to-end tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
