@@ -44,6 +44,7 @@ pub struct IssuedApiToken {
 }
 
 /// API token operations, scoped by organization; get it with [`Store::api_tokens`].
+#[derive(Clone, Copy)]
 pub struct ApiTokens<'s> {
     store: &'s Store,
 }
@@ -58,7 +59,7 @@ impl Store {
 impl ApiTokens<'_> {
     /// Issues a token for the organization. `expires_at` `None` means it lives until revoked.
     pub async fn issue(
-        &self,
+        self,
         organization_id: OrganizationId,
         name: &str,
         created_by: Option<UserId>,
@@ -120,7 +121,7 @@ impl ApiTokens<'_> {
     /// The caller then acts within `organization_id` of the result only. Updates
     /// `last_used_at` when older than [`LAST_USED_GRANULARITY`].
     pub async fn authenticate(
-        &self,
+        self,
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<ApiToken>, StoreError> {
@@ -166,7 +167,7 @@ impl ApiTokens<'_> {
     }
 
     /// The organization's tokens (revoked ones included), newest first.
-    pub async fn list(&self, organization_id: OrganizationId) -> Result<Vec<ApiToken>, StoreError> {
+    pub async fn list(self, organization_id: OrganizationId) -> Result<Vec<ApiToken>, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, ApiToken>(
                 "SELECT id, organization_id, name, token_prefix, created_by, created_at, expires_at, \
@@ -181,7 +182,7 @@ impl ApiTokens<'_> {
 
     /// One of the organization's tokens; [`StoreError::NotFound`] when it belongs to another.
     pub async fn get(
-        &self,
+        self,
         organization_id: OrganizationId,
         id: ApiTokenId,
     ) -> Result<ApiToken, StoreError> {
@@ -204,7 +205,7 @@ impl ApiTokens<'_> {
     /// Revokes one of the organization's tokens (idempotent: revoking twice keeps the first
     /// revocation time). [`StoreError::NotFound`] when it belongs to another organization.
     pub async fn revoke(
-        &self,
+        self,
         organization_id: OrganizationId,
         id: ApiTokenId,
     ) -> Result<ApiToken, StoreError> {

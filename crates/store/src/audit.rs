@@ -111,6 +111,7 @@ impl AuditRow {
 }
 
 /// The audit log; get it with [`Store::audit`].
+#[derive(Clone, Copy)]
 pub struct Audit<'s> {
     store: &'s Store,
 }
@@ -128,7 +129,7 @@ const INSERT_AUDIT_ENTRY: &str = "INSERT INTO audit_log (id, occurred_at, organi
 
 impl Audit<'_> {
     /// Appends an entry.
-    pub async fn record(&self, entry: &NewAuditEntry<'_>) -> Result<AuditEntry, StoreError> {
+    pub async fn record(self, entry: &NewAuditEntry<'_>) -> Result<AuditEntry, StoreError> {
         let stored = prepare(entry)?;
         let (actor_kind, actor_id) = stored.actor.to_columns();
         on_pool!(self.store.pools.writer(), executor => {
@@ -152,7 +153,7 @@ impl Audit<'_> {
     /// Appends an entry inside a transaction, so it commits (or not) with the change it
     /// describes.
     pub async fn record_in(
-        &self,
+        self,
         transaction: &mut WriteTransaction,
         entry: &NewAuditEntry<'_>,
     ) -> Result<AuditEntry, StoreError> {
@@ -163,7 +164,7 @@ impl Audit<'_> {
     /// [`MAX_AUDIT_PAGE`]), older than `before` when given (pass the last id of the previous
     /// page).
     pub async fn list_for_organization(
-        &self,
+        self,
         organization_id: OrganizationId,
         before: Option<AuditEntryId>,
         limit: u32,
@@ -187,7 +188,7 @@ impl Audit<'_> {
 
     /// Platform-level entries (no organization), newest first. For the operator only.
     pub async fn list_platform(
-        &self,
+        self,
         before: Option<AuditEntryId>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {

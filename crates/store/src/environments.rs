@@ -75,6 +75,7 @@ pub struct Environment {
 }
 
 /// Environment look-ups, always scoped by organization; get it with [`Store::environments`].
+#[derive(Clone, Copy)]
 pub struct Environments<'s> {
     store: &'s Store,
 }
@@ -90,7 +91,7 @@ impl Environments<'_> {
     /// Both environments of the organization, production first. Empty when the organization
     /// does not exist.
     pub async fn list(
-        &self,
+        self,
         organization_id: OrganizationId,
     ) -> Result<Vec<Environment>, StoreError> {
         let mut environments = on_pool!(self.store.pools.reader(), executor => {
@@ -109,7 +110,7 @@ impl Environments<'_> {
     /// The environment `id` of the organization; [`StoreError::NotFound`] when it belongs to
     /// another organization.
     pub async fn get(
-        &self,
+        self,
         organization_id: OrganizationId,
         id: EnvironmentId,
     ) -> Result<Environment, StoreError> {
@@ -131,7 +132,7 @@ impl Environments<'_> {
 
     /// The organization's environment of this kind.
     pub async fn by_kind(
-        &self,
+        self,
         organization_id: OrganizationId,
         kind: EnvironmentKind,
     ) -> Result<Environment, StoreError> {

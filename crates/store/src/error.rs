@@ -167,6 +167,14 @@ impl StoreError {
     }
 }
 
+/// For `?` on sqlx results inside a multi-statement body; prefer
+/// [`StoreError::from_sqlx`] with the entity name where one is known.
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::from_sqlx("record", error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

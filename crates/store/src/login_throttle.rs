@@ -14,6 +14,7 @@ use crate::{Store, clock};
 pub const MAX_THROTTLE_KEY_BYTES: usize = 512;
 
 /// Failed-login tracking; get it with [`Store::login_throttle`].
+#[derive(Clone, Copy)]
 pub struct LoginThrottle<'s> {
     store: &'s Store,
 }
@@ -29,7 +30,7 @@ impl LoginThrottle<'_> {
     /// Records one failure for `key` at `now` and returns the number of failures in the
     /// current window, this one included. Atomic across processes.
     pub async fn record_failure(
-        &self,
+        self,
         key: &str,
         now: DateTime<Utc>,
         window: TimeDelta,
@@ -60,7 +61,7 @@ impl LoginThrottle<'_> {
     /// The number of failures for `key` in the window that is current at `now` (0 when the
     /// window has passed).
     pub async fn failures(
-        &self,
+        self,
         key: &str,
         now: DateTime<Utc>,
         window: TimeDelta,
@@ -82,7 +83,7 @@ impl LoginThrottle<'_> {
     }
 
     /// Forgets the failures of `key` (after a successful login).
-    pub async fn clear(&self, key: &str) -> Result<(), StoreError> {
+    pub async fn clear(self, key: &str) -> Result<(), StoreError> {
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
                 .bind(key)
@@ -95,7 +96,7 @@ impl LoginThrottle<'_> {
 
     /// Deletes counters whose window started before `before`; returns how many. Run it
     /// periodically with `now - window`.
-    pub async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn prune(self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query("DELETE FROM login_failures WHERE window_started_at < $1")
                 .bind(clock::normalize(before))

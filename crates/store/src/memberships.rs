@@ -97,6 +97,7 @@ pub struct UserOrganization {
 }
 
 /// Membership operations; get it with [`Store::memberships`].
+#[derive(Clone, Copy)]
 pub struct Memberships<'s> {
     store: &'s Store,
 }
@@ -124,7 +125,7 @@ impl Memberships<'_> {
     /// Makes the user a member of the organization. [`StoreError::AlreadyExists`] when they
     /// already are; [`StoreError::NotFound`] when the user or organization does not exist.
     pub async fn add(
-        &self,
+        self,
         organization_id: OrganizationId,
         user_id: UserId,
         role: Role,
@@ -138,7 +139,7 @@ impl Memberships<'_> {
 
     /// The membership of the user in the organization, if any.
     pub async fn get(
-        &self,
+        self,
         organization_id: OrganizationId,
         user_id: UserId,
     ) -> Result<Option<Membership>, StoreError> {
@@ -158,7 +159,7 @@ impl Memberships<'_> {
     /// The user, if they are a member of the organization; otherwise [`StoreError::NotFound`]
     /// (also when the user exists but belongs only to other organizations).
     pub async fn member(
-        &self,
+        self,
         organization_id: OrganizationId,
         user_id: UserId,
     ) -> Result<Member, StoreError> {
@@ -175,7 +176,7 @@ impl Memberships<'_> {
 
     /// Every member of the organization, in order of joining.
     pub async fn list_members(
-        &self,
+        self,
         organization_id: OrganizationId,
     ) -> Result<Vec<Member>, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
@@ -189,7 +190,7 @@ impl Memberships<'_> {
 
     /// Every organization the user belongs to, with their role, in order of joining.
     pub async fn organizations_of(
-        &self,
+        self,
         user_id: UserId,
     ) -> Result<Vec<UserOrganization>, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
@@ -209,7 +210,7 @@ impl Memberships<'_> {
     /// Changes the user's role. [`StoreError::Conflict`] when this would leave the
     /// organization without an admin.
     pub async fn set_role(
-        &self,
+        self,
         organization_id: OrganizationId,
         user_id: UserId,
         role: Role,
@@ -238,7 +239,7 @@ impl Memberships<'_> {
     /// Removes the user from the organization. [`StoreError::Conflict`] when they are its last
     /// admin; [`StoreError::NotFound`] when they are not a member.
     pub async fn remove(
-        &self,
+        self,
         organization_id: OrganizationId,
         user_id: UserId,
     ) -> Result<(), StoreError> {

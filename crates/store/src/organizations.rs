@@ -30,6 +30,7 @@ pub struct CreatedOrganization {
 }
 
 /// Organization operations; get it with [`Store::organizations`].
+#[derive(Clone, Copy)]
 pub struct Organizations<'s> {
     store: &'s Store,
 }
@@ -46,7 +47,7 @@ const SELECT_ORGANIZATION: &str = "SELECT id, name, created_at FROM organization
 impl Organizations<'_> {
     /// Creates an organization named `name` (trimmed, 1 to 200 characters) together with its
     /// `production` and `sandbox` environments, atomically.
-    pub async fn create(&self, name: &str) -> Result<CreatedOrganization, StoreError> {
+    pub async fn create(self, name: &str) -> Result<CreatedOrganization, StoreError> {
         let mut transaction = self.store.begin_write().await?;
         let created = create_organization_in(&mut transaction, name).await?;
         transaction.commit().await?;
@@ -54,7 +55,7 @@ impl Organizations<'_> {
     }
 
     /// The organization with this id, or [`StoreError::NotFound`].
-    pub async fn get(&self, id: OrganizationId) -> Result<Organization, StoreError> {
+    pub async fn get(self, id: OrganizationId) -> Result<Organization, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, Organization>(SELECT_ORGANIZATION)
                 .bind(id)
@@ -69,7 +70,7 @@ impl Organizations<'_> {
 
     /// Every organization, oldest first. Platform-level: for the operator, never for an
     /// organization's own users.
-    pub async fn list_all(&self) -> Result<Vec<Organization>, StoreError> {
+    pub async fn list_all(self) -> Result<Vec<Organization>, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, Organization>(
                 "SELECT id, name, created_at FROM organizations ORDER BY id",
@@ -81,7 +82,7 @@ impl Organizations<'_> {
     }
 
     /// Renames the organization.
-    pub async fn rename(&self, id: OrganizationId, name: &str) -> Result<Organization, StoreError> {
+    pub async fn rename(self, id: OrganizationId, name: &str) -> Result<Organization, StoreError> {
         let name = validate_organization_name(name)?;
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query_as::<_, Organization>(

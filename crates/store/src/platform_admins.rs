@@ -9,6 +9,7 @@ use crate::ids::UserId;
 use crate::{Store, clock};
 
 /// Platform administrator grants; get it with [`Store::platform_admins`].
+#[derive(Clone, Copy)]
 pub struct PlatformAdmins<'s> {
     store: &'s Store,
 }
@@ -23,7 +24,7 @@ impl Store {
 impl PlatformAdmins<'_> {
     /// Makes the user a platform administrator (idempotent). [`StoreError::NotFound`] when the
     /// user does not exist.
-    pub async fn grant(&self, user_id: UserId) -> Result<(), StoreError> {
+    pub async fn grant(self, user_id: UserId) -> Result<(), StoreError> {
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query(
                 "INSERT INTO platform_admins (user_id, granted_at) VALUES ($1, $2) \
@@ -44,7 +45,7 @@ impl PlatformAdmins<'_> {
     }
 
     /// Whether the user is a platform administrator.
-    pub async fn contains(&self, user_id: UserId) -> Result<bool, StoreError> {
+    pub async fn contains(self, user_id: UserId) -> Result<bool, StoreError> {
         let found: Option<i64> = on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_scalar("SELECT 1 FROM platform_admins WHERE user_id = $1")
                 .bind(user_id)
@@ -56,7 +57,7 @@ impl PlatformAdmins<'_> {
     }
 
     /// Whether any user account exists at all (the first-run check).
-    pub async fn any_user_exists(&self) -> Result<bool, StoreError> {
+    pub async fn any_user_exists(self) -> Result<bool, StoreError> {
         let found: Option<i64> = on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_scalar("SELECT 1 FROM users LIMIT 1")
                 .fetch_optional(executor)

@@ -51,6 +51,7 @@ pub struct AuthenticatedSession {
 }
 
 /// Session operations; get it with [`Store::sessions`].
+#[derive(Clone, Copy)]
 pub struct Sessions<'s> {
     store: &'s Store,
 }
@@ -78,7 +79,7 @@ impl Sessions<'_> {
     /// Starts a session for the user, valid until `expires_at` (absolute). Returns the token
     /// for the cookie (43 URL-safe characters, 256 random bits).
     pub async fn create(
-        &self,
+        self,
         user_id: UserId,
         expires_at: DateTime<Utc>,
     ) -> Result<NewConsoleSession, StoreError> {
@@ -125,7 +126,7 @@ impl Sessions<'_> {
     /// is not disabled. Updates `last_seen_at` when it is older than
     /// [`LAST_SEEN_GRANULARITY`].
     pub async fn authenticate(
-        &self,
+        self,
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<AuthenticatedSession>, StoreError> {
@@ -181,7 +182,7 @@ impl Sessions<'_> {
     }
 
     /// Ends the session with this cookie value (logout). True when a session was ended.
-    pub async fn revoke(&self, token: &str) -> Result<bool, StoreError> {
+    pub async fn revoke(self, token: &str) -> Result<bool, StoreError> {
         let result = on_pool!(self.store.pools.writer(), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
                 .bind(token_hash(token))
@@ -194,7 +195,7 @@ impl Sessions<'_> {
     }
 
     /// The user's sessions (for a "where am I signed in" page), newest first.
-    pub async fn list_for_user(&self, user_id: UserId) -> Result<Vec<ConsoleSession>, StoreError> {
+    pub async fn list_for_user(self, user_id: UserId) -> Result<Vec<ConsoleSession>, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, ConsoleSession>(
                 "SELECT id, user_id, csrf_token, created_at, expires_at, last_seen_at \
@@ -209,7 +210,7 @@ impl Sessions<'_> {
 
     /// Ends one of the user's sessions by id; [`StoreError::NotFound`] when the session does
     /// not exist or belongs to another user.
-    pub async fn revoke_by_id(&self, user_id: UserId, id: SessionId) -> Result<(), StoreError> {
+    pub async fn revoke_by_id(self, user_id: UserId, id: SessionId) -> Result<(), StoreError> {
         let removed = on_pool!(self.store.pools.writer(), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE user_id = $1 AND id = $2")
                 .bind(user_id)
@@ -227,7 +228,7 @@ impl Sessions<'_> {
 
     /// Ends every session of the user (after a password reset or when disabling them).
     /// Returns how many were ended.
-    pub async fn revoke_all_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
+    pub async fn revoke_all_for_user(self, user_id: UserId) -> Result<u64, StoreError> {
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
                 .bind(user_id)
@@ -239,7 +240,7 @@ impl Sessions<'_> {
     }
 
     /// Deletes sessions that expired before `now`; returns how many. Run it periodically.
-    pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn delete_expired(self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
                 .bind(clock::normalize(now))

@@ -55,6 +55,7 @@ pub struct NewUser<'a> {
 }
 
 /// User operations; get it with [`Store::users`].
+#[derive(Clone, Copy)]
 pub struct Users<'s> {
     store: &'s Store,
 }
@@ -69,7 +70,7 @@ impl Store {
 impl Users<'_> {
     /// Creates a user. [`StoreError::AlreadyExists`] when the e-mail address is taken
     /// (compared case-insensitively).
-    pub async fn create(&self, new_user: &NewUser<'_>) -> Result<User, StoreError> {
+    pub async fn create(self, new_user: &NewUser<'_>) -> Result<User, StoreError> {
         let mut transaction = self.store.begin_write().await?;
         let user = insert_user_in(&mut transaction, new_user).await?;
         transaction.commit().await?;
@@ -78,7 +79,7 @@ impl Users<'_> {
 
     /// Creates a user and makes it a member of the organization with `role`, atomically.
     pub async fn create_in_organization(
-        &self,
+        self,
         organization_id: OrganizationId,
         new_user: &NewUser<'_>,
         role: Role,
@@ -92,7 +93,7 @@ impl Users<'_> {
     }
 
     /// The user with this id, or [`StoreError::NotFound`].
-    pub async fn get(&self, id: UserId) -> Result<User, StoreError> {
+    pub async fn get(self, id: UserId) -> Result<User, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, User>(
                 "SELECT id, email, display_name, must_change_password, disabled, created_at, updated_at \
@@ -107,7 +108,7 @@ impl Users<'_> {
     }
 
     /// The user with this e-mail address (any case), if any.
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+    pub async fn find_by_email(self, email: &str) -> Result<Option<User>, StoreError> {
         let email = normalize_email(email);
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, User>(
@@ -126,7 +127,7 @@ impl Users<'_> {
     /// [`crate::password::verify_against_dummy_hash`] so timing does not reveal accounts.
     /// Disabled users are returned too: check [`User::disabled`].
     pub async fn credentials_by_email(
-        &self,
+        self,
         email: &str,
     ) -> Result<Option<UserCredentials>, StoreError> {
         let email = normalize_email(email);
@@ -143,7 +144,7 @@ impl Users<'_> {
     }
 
     /// The user and password hash by id (to check the current password before a change).
-    pub async fn credentials(&self, id: UserId) -> Result<UserCredentials, StoreError> {
+    pub async fn credentials(self, id: UserId) -> Result<UserCredentials, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, UserCredentials>(
                 "SELECT id, email, display_name, must_change_password, disabled, created_at, updated_at, \
@@ -158,7 +159,7 @@ impl Users<'_> {
     }
 
     /// Every user, oldest first. Platform-level: for the operator only.
-    pub async fn list_all(&self) -> Result<Vec<User>, StoreError> {
+    pub async fn list_all(self) -> Result<Vec<User>, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {
             sqlx::query_as::<_, User>(
                 "SELECT id, email, display_name, must_change_password, disabled, created_at, updated_at \
@@ -173,7 +174,7 @@ impl Users<'_> {
     /// Replaces the password hash and sets `must_change_password`. Does not end sessions:
     /// call [`crate::Sessions::revoke_all_for_user`] too when the password was reset.
     pub async fn set_password(
-        &self,
+        self,
         id: UserId,
         password_hash: &PasswordHash,
         must_change_password: bool,
@@ -196,7 +197,7 @@ impl Users<'_> {
     }
 
     /// Disables or re-enables the user.
-    pub async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<User, StoreError> {
+    pub async fn set_disabled(self, id: UserId, disabled: bool) -> Result<User, StoreError> {
         on_pool!(self.store.pools.writer(), executor => {
             sqlx::query_as::<_, User>(
                 "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1 \
@@ -214,7 +215,7 @@ impl Users<'_> {
 
     /// Changes the display name.
     pub async fn set_display_name(
-        &self,
+        self,
         id: UserId,
         display_name: &str,
     ) -> Result<User, StoreError> {

@@ -1,4 +1,5 @@
 //! Runs one storage test body against both backends.
+#![allow(dead_code, unused_macros, unused_imports)]
 
 use trestle_store::Store;
 
@@ -7,20 +8,32 @@ pub struct TestDatabase {
     pub store: Store,
     /// The URL the store was opened with (to open a second, independent store on it).
     pub url: String,
+    /// The SQLite database file, for tests that inspect its bytes.
+    pub sqlite_file: Option<std::path::PathBuf>,
     _directory: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn backend(&self) -> trestle_store::Backend {
+        self.store.backend()
+    }
+
+    /// A second, independent store on the same database, as another process would open it.
+    pub async fn open_another_store(&self) -> Store {
+        Store::connect(&self.url).await.unwrap()
+    }
 }
 
 /// A store on a new SQLite file in a temporary directory.
 pub async fn sqlite_database() -> TestDatabase {
     let directory = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        directory.path().join("trestle.db").display()
-    );
+    let file = directory.path().join("trestle.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
     let store = Store::connect(&url).await.unwrap();
     TestDatabase {
         store,
         url,
+        sqlite_file: Some(file),
         _directory: Some(directory),
     }
 }
@@ -53,38 +66,49 @@ pub async fn postgres_database(test_name: &str) -> Option<TestDatabase> {
     Some(TestDatabase {
         store,
         url,
+        sqlite_file: None,
         _directory: None,
     })
 }
 
 /// `storage_test!(name, |store| async move { ... })` defines `name::sqlite` and
-/// `name::postgres`, each running the body on a fresh store of that backend.
+/// `name::postgres`, each running the body with a [`Store`] on a fresh database of that
+/// backend.
 macro_rules! storage_test {
     ($name:ident, |$store:ident| $body:expr) => {
+        $crate::support::database_test!($name, |database| async move {
+            let $store = database.store.clone();
+            $body.await;
+            drop(database);
+        });
+    };
+}
+pub(crate) use storage_test;
+
+/// Like [`storage_test!`], with the whole [`TestDatabase`] (URL, SQLite file, a way to open
+/// a second store on the same database).
+macro_rules! database_test {
+    ($name:ident, |$database:ident| $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let database = $crate::support::sqlite_database().await;
-                let $store = database.store.clone();
+                let $database = $crate::support::sqlite_database().await;
                 $body.await;
-                database.store.close().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(database) =
+                let Some($database) =
                     $crate::support::postgres_database(concat!(module_path!(), "::postgres")).await
                 else {
                     return;
                 };
-                let $store = database.store.clone();
                 $body.await;
-                database.store.close().await;
             }
         }
     };
 }
-pub(crate) use storage_test;
+pub(crate) use database_test;
