@@ -173,7 +173,11 @@ pub(crate) fn method(
         }),
         "eomonth" => call.count(0, 1).and_then(|()| {
             let months = call.optional_long(0)?.unwrap_or(0);
-            let end = add_months(local.date().with_day(1).unwrap_or(local.date()), months + 1)
+            let end = months
+                .checked_add(1)
+                .and_then(|months| {
+                    add_months(local.date().with_day(1).unwrap_or(local.date()), months)
+                })
                 .and_then(|first_of_next| first_of_next.pred_opt())
                 .ok_or_else(|| out_of_range(call))?;
             Ok(Value::Date(end))

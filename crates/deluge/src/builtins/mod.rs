@@ -279,6 +279,16 @@ fn unknown_method(heap: &Heap, receiver: &Value, name: &str) -> BuiltinError {
             ),
         );
     }
+    if !is_known_method(name) && is_known_function(name) {
+        return BuiltinError::new(
+            BuiltinErrorKind::UnknownMethod,
+            format!(
+                "{}() is a function, not a method: call it as {}(value, ...)",
+                names::display_name(name),
+                names::display_name(name)
+            ),
+        );
+    }
     if is_known_method(name) {
         return BuiltinError::new(
             BuiltinErrorKind::UnknownMethod,

@@ -1,5 +1,8 @@
 //! The names of all built-ins, for early checks in the compiler and "did you mean" hints.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 /// Every built-in method, spelled as Zoho documents it.
 pub const METHOD_NAMES: &[&str] = &[
     "contains",
@@ -351,21 +354,49 @@ const TEXT_METHOD_NAMES: &[&str] = &[
     "sha512",
 ];
 
-/// Whether `name` (any case) is a built-in method.
-pub fn is_known_method(name: &str) -> bool {
-    METHOD_NAMES
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(name))
+struct NameIndex {
+    methods: HashMap<String, &'static str>,
+    functions: HashMap<String, &'static str>,
+    text_methods: HashSet<String>,
 }
 
-/// Whether `name` (any case) can be called as a function.
+fn index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(|| NameIndex {
+        methods: METHOD_NAMES
+            .iter()
+            .map(|name| (name.to_ascii_lowercase(), *name))
+            .collect(),
+        functions: FUNCTION_NAMES
+            .iter()
+            .map(|name| (name.to_ascii_lowercase(), *name))
+            .collect(),
+        text_methods: TEXT_METHOD_NAMES
+            .iter()
+            .map(|name| name.to_ascii_lowercase())
+            .collect(),
+    })
+}
+
+fn lower_case(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// Whether `name` (any case) is a built-in method.
+pub fn is_known_method(name: &str) -> bool {
+    index().methods.contains_key(lower_case(name).as_ref())
+}
+
+/// Whether `name` (any case, dotted `zoho.encryption.*` names included) can be called as
+/// a function.
 pub fn is_known_function(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
+    let lower = lower_case(name);
     let name = lower.strip_prefix("zoho.encryption.").unwrap_or(&lower);
-    FUNCTION_NAMES
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(name))
-        || is_known_method(name)
+    index().functions.contains_key(name) || index().methods.contains_key(name)
 }
 
 /// The closest method name, for "did you mean".
@@ -379,19 +410,21 @@ pub fn suggest_function(name: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn is_text_method(name: &str) -> bool {
-    TEXT_METHOD_NAMES
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(name))
+    index().text_methods.contains(lower_case(name).as_ref())
 }
 
 /// The documented spelling of a lower-case name, or the name itself.
 pub(crate) fn display_name(name: &str) -> &str {
-    METHOD_NAMES
-        .iter()
-        .chain(FUNCTION_NAMES.iter())
-        .find(|known| known.eq_ignore_ascii_case(name))
-        .copied()
-        .unwrap_or(name)
+    let lower = lower_case(name);
+    let index = index();
+    match index
+        .methods
+        .get(lower.as_ref())
+        .or_else(|| index.functions.get(lower.as_ref()))
+    {
+        Some(display) => display,
+        None => name,
+    }
 }
 
 fn closest<'a>(
@@ -400,13 +433,16 @@ fn closest<'a>(
 ) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let mut best: Option<(usize, &'static str)> = None;
+    let allowed = (lower.len() / 3).max(1);
     for candidate in candidates {
+        if candidate.len().abs_diff(lower.len()) > allowed {
+            continue;
+        }
         let distance = edit_distance(&lower, &candidate.to_ascii_lowercase());
         if best.is_none_or(|(best_distance, _)| distance < best_distance) {
             best = Some((distance, candidate));
         }
     }
-    let allowed = (lower.len() / 3).max(1);
     best.filter(|(distance, _)| *distance <= allowed)
         .map(|(_, name)| name)
 }

@@ -121,15 +121,16 @@ fn round(call: &Call<'_>, value: Decimal, is_long: bool) -> Result<Value, Builti
     }
     if places < 0 {
         // round(-2) rounds to hundreds.
-        let factor = Decimal::from_i64(
-            10_i64
-                .checked_pow(u32::try_from(-places).unwrap_or(99))
-                .unwrap_or(i64::MAX),
-        )
-        .ok_or_else(BuiltinError::overflow)?;
-        let rounded = (value / factor)
-            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-            * factor;
+        let factor = u32::try_from(places.unsigned_abs())
+            .ok()
+            .and_then(|exponent| 10_i64.checked_pow(exponent))
+            .map(Decimal::from)
+            .ok_or_else(BuiltinError::overflow)?;
+        let rounded = value
+            .checked_div(factor)
+            .map(|scaled| scaled.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero))
+            .and_then(|scaled| scaled.checked_mul(factor))
+            .ok_or_else(BuiltinError::overflow)?;
         return if is_long {
             whole(rounded)
         } else {

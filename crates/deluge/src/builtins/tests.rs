@@ -286,3 +286,107 @@ fn regular_expressions_are_cached_per_heap() {
     .unwrap_err();
     assert_eq!(error.code(), "DELUGE_INVALID_PATTERN");
 }
+
+/// Every built-in, called on hostile receivers with hostile arguments, returns a value or
+/// an error: never a panic. A bounded, deterministic stand-in for fuzzing the built-ins.
+fn hostile_values(heap: &mut Heap) -> (Vec<Value>, Vec<Value>) {
+    use rust_decimal::Decimal;
+
+    let nested = heap
+        .parse_json_text(r#"{"a":[1,"x",{"b":null}],"c":2.5}"#)
+        .unwrap();
+    let list = heap
+        .parse_json_text(r#"[3,"a",null,1.5,{"k":1},[2]]"#)
+        .unwrap();
+    let empty_list = heap.new_list_value(Vec::new());
+    let receivers = vec![
+        Value::Null,
+        Value::Boolean(true),
+        Value::Long(0),
+        Value::Long(-1),
+        Value::Long(i64::MIN),
+        Value::Long(i64::MAX),
+        Value::Decimal(Decimal::MAX),
+        Value::Decimal(Decimal::MIN),
+        Value::Decimal(Decimal::new(-25, 1)),
+        Value::text(""),
+        Value::text("é😀 a,b"),
+        Value::text("{\"a\":[1,2"),
+        Value::text("<a x='1'><b>t</b></a>"),
+        Value::text("99999999999999999999999999999999"),
+        Value::text("2024-02-29T23:59:59+14:00"),
+        Value::Date(NaiveDate::MAX),
+        Value::Date(NaiveDate::MIN),
+        Value::DateTime(NaiveDateTime::MAX),
+        Value::Time(NaiveTime::MIN),
+        nested.clone(),
+        list.clone(),
+        empty_list,
+        Value::File(Arc::new(FileValue {
+            name: "x".to_owned(),
+            content_type: String::new(),
+            bytes: vec![0xff, 0x00],
+        })),
+    ];
+    let arguments = vec![
+        Value::Null,
+        Value::Boolean(false),
+        Value::Long(-1),
+        Value::Long(1),
+        Value::Long(i64::MAX),
+        Value::Long(i64::MIN),
+        Value::Decimal(Decimal::MAX),
+        Value::text(""),
+        Value::text("("),
+        Value::text("$9\\"),
+        Value::text("yyyy-MM-dd'T'HH:mm:ssXXX"),
+        Value::text("Asia/Kolkata"),
+        list,
+        nested,
+    ];
+    (receivers, arguments)
+}
+
+/// Every built-in, called on hostile receivers with hostile arguments, returns a value or
+/// an error: never a panic. A bounded, deterministic stand-in for fuzzing the built-ins.
+#[test]
+fn no_built_in_panics_on_hostile_input() {
+    let names: Vec<String> = METHOD_NAMES
+        .iter()
+        .chain(FUNCTION_NAMES.iter())
+        .map(|name| name.to_ascii_lowercase())
+        .collect();
+    let mut calls = 0usize;
+    for name in &names {
+        // A fresh heap per name keeps lists that `add` grows small.
+        let mut heap = Heap::with_limits(BuiltinLimits {
+            max_text_bytes: 64 * 1024,
+            ..BuiltinLimits::default()
+        });
+        let (receivers, arguments) = hostile_values(&mut heap);
+        let mut argument_lists: Vec<Vec<Value>> = vec![Vec::new()];
+        for first in &arguments {
+            argument_lists.push(vec![first.clone()]);
+            for second in arguments.iter().step_by(6) {
+                argument_lists.push(vec![first.clone(), second.clone()]);
+            }
+        }
+        argument_lists.push(vec![Value::Long(1), Value::Long(2), Value::text("hex")]);
+        for receiver in &receivers {
+            for argument_list in &argument_lists {
+                calls += 1;
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _ = call_method(&mut heap, receiver, name, argument_list);
+                    let mut with_receiver = vec![receiver.clone()];
+                    with_receiver.extend(argument_list.iter().cloned());
+                    let _ = call_function(&mut heap, name, &with_receiver);
+                }));
+                assert!(
+                    outcome.is_ok(),
+                    "{name} panicked on {receiver:?} with {argument_list:?}"
+                );
+            }
+        }
+    }
+    assert!(calls > 40_000, "only {calls} calls were made");
+}

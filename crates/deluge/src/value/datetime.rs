@@ -726,16 +726,30 @@ pub fn parse_default(text: &str, zone: Zone) -> Option<ParsedDateTime> {
             });
         }
     }
-    const TIME_SUFFIXES: [&str; 5] = ["", " HH:mm:ss", " HH:mm", " hh:mm:ss a", " hh:mm a"];
-    for date_pattern in DEFAULT_DATE_PATTERNS {
-        for suffix in TIME_SUFFIXES {
-            let parts = split_pattern(&format!("{date_pattern}{suffix}"));
-            if let Some(parsed) = parse_parts(trimmed, &parts, true) {
-                return Some(parsed);
-            }
-        }
+    // Every default format starts with a digit or a letter; skip the search for text that
+    // cannot be a date at all.
+    if !trimmed.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return None;
     }
-    None
+    default_patterns()
+        .iter()
+        .find_map(|parts| parse_parts(trimmed, parts, true))
+}
+
+/// The default formats with each time suffix, split once.
+fn default_patterns() -> &'static [Vec<PatternPart>] {
+    static PATTERNS: std::sync::OnceLock<Vec<Vec<PatternPart>>> = std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        const TIME_SUFFIXES: [&str; 5] = ["", " HH:mm:ss", " HH:mm", " hh:mm:ss a", " hh:mm a"];
+        DEFAULT_DATE_PATTERNS
+            .iter()
+            .flat_map(|date_pattern| {
+                TIME_SUFFIXES
+                    .iter()
+                    .map(move |suffix| split_pattern(&format!("{date_pattern}{suffix}")))
+            })
+            .collect()
+    })
 }
 
 /// Parses a time of day: `HH:mm:ss`, `HH:mm`, `hh:mm:ss a`, `hh:mm a`.
@@ -751,7 +765,7 @@ pub fn parse_time_of_day(text: &str) -> Option<NaiveTime> {
 /// Adds months the way Java's calendar does: the day is clamped to the target month's
 /// length (`31-Jan` + 1 month is `28-Feb` or `29-Feb`).
 pub fn add_months(date: NaiveDate, months: i64) -> Option<NaiveDate> {
-    let total = i64::from(date.year()) * 12 + i64::from(date.month0()) + months;
+    let total = (i64::from(date.year()) * 12 + i64::from(date.month0())).checked_add(months)?;
     let year = i32::try_from(total.div_euclid(12)).ok()?;
     let month = u32::try_from(total.rem_euclid(12)).ok()? + 1;
     let mut day = date.day();

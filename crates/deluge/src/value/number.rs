@@ -61,7 +61,7 @@ pub fn format_decimal_pattern(value: Decimal, pattern: &str) -> Option<String> {
     let parsed = PatternParts::parse(positive_pattern)?;
     let mut number = value;
     if parsed.percent {
-        number *= Decimal::ONE_HUNDRED;
+        number = number.checked_mul(Decimal::ONE_HUNDRED)?;
     }
     let negative = number.is_sign_negative() && !number.is_zero();
     let magnitude = number.abs().round_dp_with_strategy(
