@@ -111,6 +111,13 @@ impl StoreError {
                         let code = database_error.code().map(|code| code.into_owned());
                         // SQLITE_BUSY (5) and SQLITE_LOCKED (6), or PostgreSQL's
                         // "cannot connect now" / admin shutdown classes.
+                        if code.as_deref() == Some("14") {
+                            return StoreError::DatabaseUnavailable {
+                                message: "cannot open the SQLite database file: check that its \
+                                          folder exists and is writable"
+                                    .to_owned(),
+                            };
+                        }
                         let unavailable = matches!(
                             code.as_deref(),
                             Some("5" | "6" | "517" | "57P01" | "57P02" | "57P03" | "53300")

@@ -14,7 +14,6 @@
 mod api_tokens;
 mod audit;
 mod clock;
-pub mod crm;
 mod db;
 mod environments;
 mod error;
@@ -95,9 +94,10 @@ impl Store {
     /// Opens the database and applies every pending migration.
     ///
     /// Accepted URLs:
-    /// - `sqlite://path/to/trestle.db?mode=rwc` (`mode=rwc` creates the file when missing;
-    ///   without it the file must exist), `sqlite::memory:` for a private in-memory database
-    ///   (tests; it lives as long as the store).
+    /// - `sqlite://path/to/trestle.db` or `sqlite://path/to/trestle.db?mode=rwc` (the file is
+    ///   created when missing; its folder must exist; `?mode=rw` refuses to create it),
+    ///   `sqlite::memory:` for a private in-memory database (tests; it lives as long as the
+    ///   store).
     /// - `postgres://user:password@host:port/database` (or `postgresql://`).
     ///
     /// SQLite runs in WAL mode with `synchronous=NORMAL` (a committed transaction survives a
@@ -180,6 +180,13 @@ async fn connect_sqlite(database_url: &str, options: &StoreOptions) -> Result<Po
         .foreign_keys(true)
         .busy_timeout(options.sqlite_busy_timeout)
         .synchronous(SqliteSynchronous::Normal);
+    // Without an explicit `mode=`, create the file: `trestle serve` must start on a fresh
+    // machine. (`mode=ro` / `mode=rw` still refuse to create it.)
+    let connect_options = if database_url.contains("mode=") {
+        connect_options
+    } else {
+        connect_options.create_if_missing(true)
+    };
     let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
     let connect_options = if in_memory {
         connect_options

@@ -38,7 +38,11 @@ fn migrator(backend: Backend) -> Migrator {
             )
         })
         .collect();
-    Migrator::with_migrations(migrations)
+    let mut migrator = Migrator::with_migrations(migrations);
+    // A database migrated further by a newer binary still opens with an older one (rolling
+    // upgrades of several processes on one PostgreSQL), so migrations must stay additive.
+    migrator.set_ignore_missing(true);
+    migrator
 }
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -1,5 +1,7 @@
 //! Runs one storage test body against both backends.
 #![allow(dead_code, unused_macros, unused_imports)]
+// Test support: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use trestle_store::Store;
 
@@ -16,6 +18,31 @@ pub struct TestDatabase {
 impl TestDatabase {
     pub fn backend(&self) -> trestle_store::Backend {
         self.store.backend()
+    }
+
+    /// Runs one statement on the database behind the store's back (to simulate damage or
+    /// another version of Trestle).
+    pub async fn execute_raw(&self, statement: &str) {
+        use sqlx::Connection;
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        match self.backend() {
+            trestle_store::Backend::Sqlite => {
+                let mut connection = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+                connection.close().await.unwrap();
+            }
+            trestle_store::Backend::Postgres => {
+                let mut connection = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+                connection.close().await.unwrap();
+            }
+        }
     }
 
     /// A second, independent store on the same database, as another process would open it.
