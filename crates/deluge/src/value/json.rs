@@ -366,3 +366,116 @@ impl Heap {
         id
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::OwnedValue;
+
+    #[test]
+    fn serde_json_numbers_become_longs_or_exact_decimals() {
+        let mut heap = Heap::new();
+        let json: serde_json::Value = serde_json::from_str(
+            r#"{"id":9223372036854775807,"price":0.1,"big":1e20,"n":[1,2.50]}"#,
+        )
+        .unwrap();
+        let value = heap.from_json(json);
+        assert_eq!(
+            heap.display(&value),
+            r#"{"id":9223372036854775807,"price":0.1,"big":100000000000000000000.0,"n":[1,2.5]}"#
+        );
+        let Value::Map(id) = value else {
+            panic!("expected a map")
+        };
+        assert!(matches!(heap.map_get(id, "price"), Value::Decimal(_)));
+        assert!(matches!(heap.map_get(id, "id"), Value::Long(_)));
+    }
+
+    #[test]
+    fn to_json_and_back_keeps_the_tree() {
+        let mut heap = Heap::new();
+        let value = heap
+            .parse_json_text(r#"{"a":[1,"x",null,true,{"b":2.5}],"c":"é"}"#)
+            .unwrap();
+        let json = heap.to_json(&value);
+        assert_eq!(
+            json.to_string(),
+            r#"{"a":[1,"x",null,true,{"b":2.5}],"c":"é"}"#
+        );
+        let back = heap.from_json(json);
+        assert!(heap.values_equal(&value, &back));
+    }
+
+    #[test]
+    fn owned_values_round_trip_through_serde_and_the_heap() {
+        let mut heap = Heap::new();
+        let value = heap
+            .parse_json_text(r#"{"when":"x","amount":12.50,"items":[1,{"k":null}]}"#)
+            .unwrap();
+        let owned = heap.detach(&value);
+        let serialized = serde_json::to_string(&owned).unwrap();
+        assert!(
+            serialized.contains(r#"{"type":"decimal","value":"12.50"}"#),
+            "{serialized}"
+        );
+        let restored: OwnedValue = serde_json::from_str(&serialized).unwrap();
+        assert_eq!(restored, owned);
+        let mut other_heap = Heap::new();
+        let attached = other_heap.attach(restored);
+        assert_eq!(other_heap.display(&attached), heap.display(&value));
+        assert_eq!(owned.to_display_string(), heap.display(&value));
+        assert_eq!(
+            OwnedValue::Text("a\"b".to_owned()).to_json_text(),
+            r#""a\"b""#
+        );
+    }
+
+    #[test]
+    fn lenient_json_text_is_accepted() {
+        let mut heap = Heap::new();
+        let cases = [
+            ("{company:Zoho}", r#"{"company":"Zoho"}"#),
+            ("{'a':'b',}", r#"{"a":"b"}"#),
+            ("[1,2,]", "[1,2]"),
+            (r#"{"e":"\u00e9\ud83d\ude00\n"}"#, "{\"e\":\"é😀\\n\"}"),
+            ("  [ ]  ", "[]"),
+            ("{a: -1.5e2, b: TRUE}", r#"{"a":-150.0,"b":"TRUE"}"#),
+        ];
+        for (text, expected) in cases {
+            let value = heap.parse_json_text(text).unwrap();
+            assert_eq!(heap.to_json_text(&value).unwrap(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn broken_json_text_names_the_place() {
+        let mut heap = Heap::new();
+        let error = heap.parse_json_text("{\n\"a\": [1, 2\n}").unwrap_err();
+        assert_eq!(error.code(), "DELUGE_INVALID_JSON");
+        assert!(error.message().contains("line 3"), "{}", error.message());
+        for broken in [
+            "",
+            "{",
+            "[1,,2]",
+            "{\"a\" 1}",
+            "\"open",
+            "{} x",
+            "\"\\u12\"",
+        ] {
+            assert!(heap.parse_json_text(broken).is_err(), "{broken}");
+        }
+        let deep = "[".repeat(10_000);
+        assert!(heap.parse_json_text(&deep).is_err());
+    }
+
+    #[test]
+    fn parsing_respects_the_heap_limit() {
+        let mut heap = Heap::with_limits(crate::value::BuiltinLimits {
+            max_heap_elements: 5,
+            ..Default::default()
+        });
+        assert!(heap.parse_json_text("[1,2,3]").is_ok());
+        let error = heap.parse_json_text("[1,2,3,4,5,6,7,8]").unwrap_err();
+        assert_eq!(error.code(), "DELUGE_COLLECTION_SIZE_LIMIT");
+    }
+}

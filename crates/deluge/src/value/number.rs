@@ -44,7 +44,8 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
         return None;
     }
     if unsigned.contains(['e', 'E']) {
-        return Decimal::from_scientific(unsigned).ok();
+        let without_plus = unsigned.replace("e+", "e").replace("E+", "E");
+        return Decimal::from_scientific(&without_plus).ok();
     }
     Decimal::from_str(unsigned).ok()
 }
