@@ -248,9 +248,10 @@ fn list_remove_all(call: &mut Call<'_>, id: ListId, name: &str) -> Result<Value,
             .map(|(_, element)| element.clone())
             .collect()
     } else {
+        let membership = Membership::new(heap, &to_remove);
         heap.list(id)
             .iter()
-            .filter(|element| !to_remove.iter().any(|r| heap.values_equal(element, r)))
+            .filter(|element| !membership.contains(element))
             .cloned()
             .collect()
     };
@@ -302,17 +303,90 @@ fn list_sort(call: &mut Call<'_>, id: ListId) -> Result<Value, BuiltinError> {
     Ok(Value::List(id))
 }
 
-fn list_distinct(call: &mut Call<'_>, id: ListId) -> Result<Value, BuiltinError> {
-    call.count(0, 0)?;
-    let mut distinct: Vec<Value> = Vec::new();
-    for element in call.heap.list(id) {
-        if !distinct
+/// A hashable stand-in for a scalar value, equal exactly when `values_equal` says so.
+#[derive(PartialEq, Eq, Hash)]
+enum HashKey<'value> {
+    Null,
+    Boolean(bool),
+    Whole(i64),
+    Fraction(Decimal),
+    Text(&'value str),
+    Instant(chrono::NaiveDateTime),
+    Time(chrono::NaiveTime),
+}
+
+fn hash_key(value: &Value) -> Option<HashKey<'_>> {
+    Some(match value {
+        Value::Null => HashKey::Null,
+        Value::Boolean(b) => HashKey::Boolean(*b),
+        Value::Long(n) => HashKey::Whole(*n),
+        Value::Decimal(d) => match i64::try_from(*d) {
+            Ok(whole) if d.fract().is_zero() => HashKey::Whole(whole),
+            _ => HashKey::Fraction(d.normalize()),
+        },
+        Value::Text(text) => HashKey::Text(text.as_str()),
+        Value::Date(d) => HashKey::Instant(d.and_time(chrono::NaiveTime::MIN)),
+        Value::DateTime(d) => HashKey::Instant(*d),
+        Value::Time(t) => HashKey::Time(*t),
+        Value::List(_) | Value::Map(_) | Value::File(_) => return None,
+    })
+}
+
+/// Keeps the first of each group of equal values, in order. Hashes when every value is a
+/// scalar (linear time); compares pairwise otherwise.
+fn distinct_values(heap: &Heap, values: &[Value]) -> Vec<Value> {
+    if let Some(keys) = values.iter().map(hash_key).collect::<Option<Vec<_>>>() {
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        return values
             .iter()
-            .any(|kept| call.heap.values_equal(kept, element))
-        {
+            .zip(keys)
+            .filter_map(|(value, key)| seen.insert(key).then(|| value.clone()))
+            .collect();
+    }
+    let mut distinct: Vec<Value> = Vec::new();
+    for element in values {
+        if !distinct.iter().any(|kept| heap.values_equal(kept, element)) {
             distinct.push(element.clone());
         }
     }
+    distinct
+}
+
+/// Membership test over `values`, hashed when they are all scalars.
+struct Membership<'values> {
+    heap: &'values Heap,
+    values: &'values [Value],
+    hashed: Option<std::collections::HashSet<HashKey<'values>>>,
+}
+
+impl<'values> Membership<'values> {
+    fn new(heap: &'values Heap, values: &'values [Value]) -> Self {
+        let hashed = values
+            .iter()
+            .map(hash_key)
+            .collect::<Option<std::collections::HashSet<_>>>();
+        Membership {
+            heap,
+            values,
+            hashed,
+        }
+    }
+
+    fn contains(&self, value: &Value) -> bool {
+        match (&self.hashed, hash_key(value)) {
+            (Some(set), Some(key)) => set.contains(&key),
+            (Some(_), None) => false,
+            (None, _) => self
+                .values
+                .iter()
+                .any(|candidate| self.heap.values_equal(candidate, value)),
+        }
+    }
+}
+
+fn list_distinct(call: &mut Call<'_>, id: ListId) -> Result<Value, BuiltinError> {
+    call.count(0, 0)?;
+    let distinct = distinct_values(call.heap, call.heap.list(id));
     Ok(call.heap.new_list_value(distinct))
 }
 
@@ -321,15 +395,15 @@ fn list_intersect(call: &mut Call<'_>, id: ListId) -> Result<Value, BuiltinError
     let Value::List(other) = call.argument(0) else {
         return Err(call.wrong_type(0, "a list"));
     };
-    let other = call.heap.list(*other);
-    let mut common: Vec<Value> = Vec::new();
-    for element in call.heap.list(id) {
-        if other.iter().any(|o| call.heap.values_equal(o, element))
-            && !common.iter().any(|c| call.heap.values_equal(c, element))
-        {
-            common.push(element.clone());
-        }
-    }
+    let heap: &Heap = call.heap;
+    let membership = Membership::new(heap, heap.list(*other));
+    let common: Vec<Value> = heap
+        .list(id)
+        .iter()
+        .filter(|element| membership.contains(element))
+        .cloned()
+        .collect();
+    let common = distinct_values(heap, &common);
     Ok(call.heap.new_list_value(common))
 }
 
@@ -550,7 +624,7 @@ pub(crate) fn map_method(
         "put" | "update" => map_put(call, id),
         "insert" | "putall" | "insertall" => map_put_all(call, id),
         "get" | "getjson" => call.count(1, 1).map(|()| {
-            let key = call.heap.key_text(call.argument(0));
+            let key = call.heap.key_str(call.argument(0));
             call.heap.map_get(id, &key)
         }),
         "keys" => call.count(0, 0).map(|()| {
@@ -562,12 +636,12 @@ pub(crate) fn map_method(
             call.heap.new_list_value(values)
         }),
         "containkey" | "containskey" | "contains" => call.count(1, 1).map(|()| {
-            let key = call.heap.key_text(call.argument(0));
-            Value::Boolean(call.heap.map(id).contains_key(&key))
+            let key = call.heap.key_str(call.argument(0));
+            Value::Boolean(call.heap.map(id).contains_key(key.as_ref()))
         }),
         "notcontains" => call.count(1, 1).map(|()| {
-            let key = call.heap.key_text(call.argument(0));
-            Value::Boolean(!call.heap.map(id).contains_key(&key))
+            let key = call.heap.key_str(call.argument(0));
+            Value::Boolean(!call.heap.map(id).contains_key(key.as_ref()))
         }),
         "containvalue" | "containsvalue" => call.count(1, 1).map(|()| {
             let needle = call.argument(0);
@@ -630,9 +704,10 @@ pub(crate) fn map_method(
 
 fn map_put(call: &mut Call<'_>, id: MapId) -> Result<Value, BuiltinError> {
     call.count(2, 2)?;
-    let key = call.heap.key_text(call.argument(0));
     let value = call.argument(1).clone();
-    call.heap.map_put(id, key, value)?;
+    let arguments = call.arguments;
+    call.heap
+        .map_put_value_key(id, arguments.first().unwrap_or(&Value::Null), value)?;
     Ok(Value::Null)
 }
 

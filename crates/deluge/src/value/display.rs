@@ -193,6 +193,14 @@ impl<'heap> Printer<'heap> {
 /// Appends `text` as a JSON string literal.
 pub(crate) fn push_json_string(output: &mut String, text: &str) {
     output.push('"');
+    let needs_escape = text
+        .bytes()
+        .any(|byte| byte == b'"' || byte == b'\\' || byte < 0x20);
+    if !needs_escape {
+        output.push_str(text);
+        output.push('"');
+        return;
+    }
     for character in text.chars() {
         match character {
             '"' => output.push_str("\\\""),

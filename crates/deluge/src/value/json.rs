@@ -86,14 +86,13 @@ impl Heap {
     pub fn parse_json_text(&mut self, text: &str) -> Result<Value, BuiltinError> {
         let mut parser = JsonParser {
             heap: self,
-            characters: text.char_indices().collect(),
-            position: 0,
             text,
+            position: 0,
         };
         parser.skip_space();
         let value = parser.value(0)?;
         parser.skip_space();
-        if parser.position < parser.characters.len() {
+        if parser.position < text.len() {
             return Err(parser.error("unexpected text after the end of the JSON value"));
         }
         Ok(value)
@@ -126,25 +125,27 @@ fn json_number_to_value(number: &serde_json::Number) -> Value {
 
 const MAX_JSON_DEPTH: usize = 128;
 
+/// Works on bytes: every structural character of JSON is ASCII, and text between them is
+/// copied as whole UTF-8 slices.
 struct JsonParser<'heap, 'text> {
     heap: &'heap mut Heap,
-    characters: Vec<(usize, char)>,
-    position: usize,
     text: &'text str,
+    position: usize,
 }
 
-impl JsonParser<'_, '_> {
-    fn peek(&self) -> Option<char> {
-        self.characters.get(self.position).map(|(_, c)| *c)
+impl<'text> JsonParser<'_, 'text> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.position).copied()
     }
 
     fn error(&self, problem: &str) -> BuiltinError {
-        let offset = self
-            .characters
-            .get(self.position)
-            .map_or(self.text.len(), |(offset, _)| *offset);
-        let line = self.text[..offset].matches('\n').count() + 1;
-        let column = self.text[..offset]
+        let mut offset = self.position.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before
             .rsplit('\n')
             .next()
             .map_or(0, |tail| tail.chars().count())
@@ -155,7 +156,7 @@ impl JsonParser<'_, '_> {
     }
 
     fn skip_space(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
+        while self.peek().is_some_and(|byte| byte.is_ascii_whitespace()) {
             self.position += 1;
         }
     }
@@ -166,9 +167,9 @@ impl JsonParser<'_, '_> {
         }
         match self.peek() {
             None => Err(self.error("the text ended where a value was expected")),
-            Some('{') => self.object(depth),
-            Some('[') => self.array(depth),
-            Some(quote @ ('"' | '\'')) => {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(quote @ (b'"' | b'\'')) => {
                 let text = self.string(quote)?;
                 self.heap.check_text_length(text.len())?;
                 Ok(Value::text(text))
@@ -178,7 +179,7 @@ impl JsonParser<'_, '_> {
                 if word.is_empty() {
                     return Err(self.error("a value was expected"));
                 }
-                Ok(bare_word_value(&word))
+                Ok(bare_word_value(word))
             }
         }
     }
@@ -189,7 +190,7 @@ impl JsonParser<'_, '_> {
         loop {
             self.skip_space();
             match self.peek() {
-                Some('}') => {
+                Some(b'}') => {
                     self.position += 1;
                     break;
                 }
@@ -197,17 +198,17 @@ impl JsonParser<'_, '_> {
                 _ => {}
             }
             let key = match self.peek() {
-                Some(quote @ ('"' | '\'')) => self.string(quote)?,
+                Some(quote @ (b'"' | b'\'')) => self.string(quote)?,
                 _ => {
                     let word = self.bare_word();
                     if word.is_empty() {
                         return Err(self.error("a key was expected"));
                     }
-                    word
+                    word.to_owned()
                 }
             };
             self.skip_space();
-            if self.peek() != Some(':') {
+            if self.peek() != Some(b':') {
                 return Err(self.error("':' was expected after a key"));
             }
             self.position += 1;
@@ -218,8 +219,8 @@ impl JsonParser<'_, '_> {
             self.heap.check_size()?;
             self.skip_space();
             match self.peek() {
-                Some(',') => self.position += 1,
-                Some('}') => {}
+                Some(b',') => self.position += 1,
+                Some(b'}') => {}
                 _ => return Err(self.error("',' or '}' was expected")),
             }
         }
@@ -232,7 +233,7 @@ impl JsonParser<'_, '_> {
         loop {
             self.skip_space();
             match self.peek() {
-                Some(']') => {
+                Some(b']') => {
                     self.position += 1;
                     break;
                 }
@@ -244,45 +245,53 @@ impl JsonParser<'_, '_> {
             self.heap.check_size()?;
             self.skip_space();
             match self.peek() {
-                Some(',') => self.position += 1,
-                Some(']') => {}
+                Some(b',') => self.position += 1,
+                Some(b']') => {}
                 _ => return Err(self.error("',' or ']' was expected")),
             }
         }
         Ok(Value::List(self.heap.new_list_counted(elements)))
     }
 
-    fn string(&mut self, quote: char) -> Result<String, BuiltinError> {
+    fn string(&mut self, quote: u8) -> Result<String, BuiltinError> {
         self.position += 1;
         let mut text = String::new();
         loop {
-            let Some(character) = self.peek() else {
+            // Copy the run up to the next quote or backslash in one piece.
+            let rest = &self.text.as_bytes()[self.position.min(self.text.len())..];
+            let run = rest
+                .iter()
+                .position(|byte| *byte == quote || *byte == b'\\')
+                .ok_or_else(|| self.error("the text ended inside a string"))?;
+            text.push_str(
+                self.text
+                    .get(self.position..self.position + run)
+                    .unwrap_or(""),
+            );
+            self.position += run;
+            let Some(byte) = self.peek() else {
                 return Err(self.error("the text ended inside a string"));
             };
             self.position += 1;
-            if character == quote {
+            if byte == quote {
                 return Ok(text);
-            }
-            if character != '\\' {
-                text.push(character);
-                continue;
             }
             let Some(escaped) = self.peek() else {
                 return Err(self.error("the text ended inside a string"));
             };
-            self.position += 1;
             match escaped {
-                'n' => text.push('\n'),
-                't' => text.push('\t'),
-                'r' => text.push('\r'),
-                'b' => text.push('\u{08}'),
-                'f' => text.push('\u{0c}'),
-                'u' => {
+                b'n' => text.push('\n'),
+                b't' => text.push('\t'),
+                b'r' => text.push('\r'),
+                b'b' => text.push('\u{08}'),
+                b'f' => text.push('\u{0c}'),
+                b'u' => {
+                    self.position += 1;
                     let code = self.hex4()?;
                     if (0xD800..0xDC00).contains(&code) {
                         // A surrogate pair: \uD83D\uDE00.
-                        if self.peek() == Some('\\')
-                            && self.characters.get(self.position + 1).map(|(_, c)| *c) == Some('u')
+                        if self.text.as_bytes().get(self.position..self.position + 2)
+                            == Some(b"\\u".as_slice())
                         {
                             self.position += 2;
                             let low = self.hex4()?;
@@ -296,9 +305,21 @@ impl JsonParser<'_, '_> {
                     } else {
                         text.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
                     }
+                    continue;
                 }
-                other => text.push(other),
+                _ => {
+                    // Any other escaped character stands for itself (it may be multi-byte).
+                    let character = self
+                        .text
+                        .get(self.position..)
+                        .and_then(|rest| rest.chars().next())
+                        .unwrap_or('\\');
+                    text.push(character);
+                    self.position += character.len_utf8();
+                    continue;
+                }
             }
+            self.position += 1;
         }
     }
 
@@ -307,7 +328,7 @@ impl JsonParser<'_, '_> {
         for _ in 0..4 {
             let digit = self
                 .peek()
-                .and_then(|c| c.to_digit(16))
+                .and_then(|byte| char::from(byte).to_digit(16))
                 .ok_or_else(|| self.error("\\u must be followed by four hex digits"))?;
             code = code * 16 + digit;
             self.position += 1;
@@ -315,16 +336,15 @@ impl JsonParser<'_, '_> {
         Ok(code)
     }
 
-    fn bare_word(&mut self) -> String {
-        let mut word = String::new();
-        while let Some(character) = self.peek() {
-            if matches!(character, ',' | '}' | ']' | ':' | '{' | '[') {
+    fn bare_word(&mut self) -> &'text str {
+        let start = self.position;
+        while let Some(byte) = self.peek() {
+            if matches!(byte, b',' | b'}' | b']' | b':' | b'{' | b'[') {
                 break;
             }
-            word.push(character);
             self.position += 1;
         }
-        word.trim().to_owned()
+        self.text.get(start..self.position).unwrap_or("").trim()
     }
 }
 

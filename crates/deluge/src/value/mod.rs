@@ -366,10 +366,36 @@ impl Heap {
 
     /// The text a key is stored under (see [`decisions::MAP_KEYS_ARE_TEXT`]).
     pub fn key_text(&self, key: &Value) -> String {
+        self.key_str(key).into_owned()
+    }
+
+    /// Like [`Heap::key_text`], borrowing text keys instead of copying them.
+    pub fn key_str<'key>(&self, key: &'key Value) -> std::borrow::Cow<'key, str> {
         match key {
-            Value::Text(text) => text.as_str().to_owned(),
-            other => self.display(other),
+            Value::Text(text) => std::borrow::Cow::Borrowed(text.as_str()),
+            other => std::borrow::Cow::Owned(self.display(other)),
         }
+    }
+
+    /// `map.put(key, value)` with any value as the key; copies the key text only when the
+    /// key is new.
+    pub fn map_put_value_key(
+        &mut self,
+        id: MapId,
+        key: &Value,
+        value: Value,
+    ) -> Result<(), BuiltinError> {
+        let key = self.key_str(key);
+        if let Some(slot) = self
+            .maps
+            .get_mut(id.0 as usize)
+            .and_then(|entries| entries.get_mut(key.as_ref()))
+        {
+            *slot = value;
+            return Ok(());
+        }
+        let key = key.into_owned();
+        self.map_put(id, key, value)
     }
 
     // ----- iteration -----

@@ -188,7 +188,7 @@ impl Heap {
                 .list(*id)
                 .iter()
                 .any(|element| self.values_equal(element, needle))),
-            Value::Map(id) => Ok(self.map(*id).contains_key(&self.key_text(needle))),
+            Value::Map(id) => Ok(self.map(*id).contains_key(self.key_str(needle).as_ref())),
             Value::Text(text) => Ok(text.contains(&self.to_text(needle)?)),
             Value::Null => Ok(false),
             other => Err(BuiltinError::type_mismatch(format!(
