@@ -137,6 +137,17 @@ impl Memberships<'_> {
         Ok(membership)
     }
 
+    /// [`Memberships::add`] inside a caller's transaction.
+    pub async fn add_in(
+        self,
+        transaction: &mut WriteTransaction,
+        organization_id: OrganizationId,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<Membership, StoreError> {
+        insert_membership_in(transaction, organization_id, user_id, role).await
+    }
+
     /// The membership of the user in the organization, if any.
     pub async fn get(
         self,

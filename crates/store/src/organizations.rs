@@ -54,6 +54,16 @@ impl Organizations<'_> {
         Ok(created)
     }
 
+    /// [`Organizations::create`] inside a caller's transaction, to combine it atomically with
+    /// other writes (first-run setup: organization, admin user, membership, audit entry).
+    pub async fn create_in(
+        self,
+        transaction: &mut WriteTransaction,
+        name: &str,
+    ) -> Result<CreatedOrganization, StoreError> {
+        create_organization_in(transaction, name).await
+    }
+
     /// The organization with this id, or [`StoreError::NotFound`].
     pub async fn get(self, id: OrganizationId) -> Result<Organization, StoreError> {
         on_pool!(self.store.pools.reader(), executor => {

@@ -77,6 +77,15 @@ impl Users<'_> {
         Ok(user)
     }
 
+    /// [`Users::create`] inside a caller's transaction.
+    pub async fn create_in(
+        self,
+        transaction: &mut WriteTransaction,
+        new_user: &NewUser<'_>,
+    ) -> Result<User, StoreError> {
+        insert_user_in(transaction, new_user).await
+    }
+
     /// Creates a user and makes it a member of the organization with `role`, atomically.
     pub async fn create_in_organization(
         self,

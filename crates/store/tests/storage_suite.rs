@@ -2038,3 +2038,174 @@ impl TruncateMicros for chrono::DateTime<Utc> {
         self.duration_trunc(TimeDelta::microseconds(1)).unwrap()
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Platform administrators and transactions spanning several modules
+// ---------------------------------------------------------------------------------------
+
+storage_test!(
+    platform_admins_are_granted_idempotently,
+    |store| async move {
+        assert!(!store.platform_admins().any_user_exists().await.unwrap());
+        let ada = create_user(&store, "ada@example.com").await;
+        let grace = create_user(&store, "grace@example.com").await;
+        assert!(store.platform_admins().any_user_exists().await.unwrap());
+        assert!(!store.platform_admins().contains(ada.id).await.unwrap());
+        store.platform_admins().grant(ada.id).await.unwrap();
+        store.platform_admins().grant(ada.id).await.unwrap();
+        assert!(store.platform_admins().contains(ada.id).await.unwrap());
+        assert!(!store.platform_admins().contains(grace.id).await.unwrap());
+        let unknown = UserId::from_uuid(uuid::Uuid::now_v7());
+        assert_eq!(
+            code(store.platform_admins().grant(unknown).await),
+            "NOT_FOUND"
+        );
+    }
+);
+
+storage_test!(
+    first_run_setup_commits_or_rolls_back_as_one,
+    |store| async move {
+        let new_user = NewUser {
+            email: "admin@example.com",
+            display_name: "Administrator",
+            password_hash: test_password_hash(),
+            must_change_password: true,
+        };
+        // Dropped without commit: nothing of it remains.
+        {
+            let mut transaction = store.begin_write().await.unwrap();
+            assert_eq!(transaction.backend(), store.backend());
+            let created = store
+                .organizations()
+                .create_in(&mut transaction, "Default")
+                .await
+                .unwrap();
+            let user = store
+                .users()
+                .create_in(&mut transaction, &new_user)
+                .await
+                .unwrap();
+            store
+                .memberships()
+                .add_in(
+                    &mut transaction,
+                    created.organization.id,
+                    user.id,
+                    Role::Admin,
+                )
+                .await
+                .unwrap();
+            store
+                .platform_admins()
+                .grant_in(&mut transaction, user.id)
+                .await
+                .unwrap();
+        }
+        assert!(store.organizations().list_all().await.unwrap().is_empty());
+        assert!(!store.platform_admins().any_user_exists().await.unwrap());
+
+        // A failure half-way (duplicate membership) is rolled back by the caller: still nothing.
+        {
+            let mut transaction = store.begin_write().await.unwrap();
+            let created = store
+                .organizations()
+                .create_in(&mut transaction, "Default")
+                .await
+                .unwrap();
+            let user = store
+                .users()
+                .create_in(&mut transaction, &new_user)
+                .await
+                .unwrap();
+            store
+                .memberships()
+                .add_in(
+                    &mut transaction,
+                    created.organization.id,
+                    user.id,
+                    Role::Admin,
+                )
+                .await
+                .unwrap();
+            let duplicate = store
+                .memberships()
+                .add_in(
+                    &mut transaction,
+                    created.organization.id,
+                    user.id,
+                    Role::User,
+                )
+                .await;
+            assert_eq!(code(duplicate), "ALREADY_EXISTS");
+            transaction.rollback().await.unwrap();
+        }
+        assert!(store.organizations().list_all().await.unwrap().is_empty());
+
+        let mut transaction = store.begin_write().await.unwrap();
+        let created = store
+            .organizations()
+            .create_in(&mut transaction, "Default")
+            .await
+            .unwrap();
+        let user = store
+            .users()
+            .create_in(&mut transaction, &new_user)
+            .await
+            .unwrap();
+        store
+            .memberships()
+            .add_in(
+                &mut transaction,
+                created.organization.id,
+                user.id,
+                Role::Admin,
+            )
+            .await
+            .unwrap();
+        store
+            .platform_admins()
+            .grant_in(&mut transaction, user.id)
+            .await
+            .unwrap();
+        store
+            .audit()
+            .record_in(
+                &mut transaction,
+                &NewAuditEntry {
+                    actor: Actor::System,
+                    organization_id: None,
+                    action: "setup.completed",
+                    target_kind: Some("user"),
+                    target_id: Some(user.id.to_string()),
+                    details: json!({}),
+                },
+            )
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+        assert_eq!(
+            store
+                .environments()
+                .list(created.organization.id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            store
+                .memberships()
+                .member(created.organization.id, user.id)
+                .await
+                .unwrap()
+                .role,
+            Role::Admin
+        );
+        assert!(store.platform_admins().contains(user.id).await.unwrap());
+        assert_eq!(
+            store.audit().list_platform(None, 10).await.unwrap().len(),
+            1
+        );
+    }
+);
