@@ -7,9 +7,19 @@
 
 mod error;
 pub mod link_name;
+mod manager;
+mod model;
 pub mod oauth;
 pub mod pkce;
 mod secret;
 
 pub use error::ConnectionError;
+pub use manager::{
+    BROWSER_BINDING_COOKIE, CALLBACK_PATH_PREFIX, CompletedAuthorization, ConnectionManager, CreateConnection,
+    LAUNCH_PATH_PREFIX, LaunchedAuthorization, ManagerConfig, OAuthApp, PendingAuthorization, ReencryptionReport,
+    RequestCredential, ServiceEntry, UpdateConnection,
+};
+pub use model::{ConnectionView, EnvironmentView};
 pub use secret::Secret;
+pub use trestle_store::EnvironmentKind;
+pub use trestle_store::connections::ConnectionStatus;

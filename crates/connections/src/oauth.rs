@@ -23,19 +23,31 @@ pub enum ClientAuthentication {
     None,
 }
 
-/// How a service revokes a token.
+/// Where a revocation request carries the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevocationStyle {
-    /// RFC 7009: POST form `token=…&token_type_hint=…` with client authentication.
-    Rfc7009,
-    /// POST with `?token=…` in the query and no body (Zoho).
-    TokenInQuery,
+pub enum RevocationTokenPlacement {
+    /// Form body (RFC 7009).
+    Form,
+    /// Query string (Zoho: `POST …/oauth/v2/token/revoke?token=…`).
+    Query,
+    /// JSON body.
+    Json,
+    /// Already inside the URL (rendered by the caller).
+    Url,
+    /// `Authorization: Bearer <token>`.
+    BearerHeader,
 }
 
+/// A resolved revocation request.
 #[derive(Debug, Clone)]
 pub struct Revocation {
+    pub method: reqwest::Method,
     pub url: Url,
-    pub style: RevocationStyle,
+    pub token_in: RevocationTokenPlacement,
+    pub parameter: String,
+    pub send_token_type_hint: bool,
+    /// `None`: no client credentials on the revocation request.
+    pub client_authentication: Option<ClientAuthentication>,
 }
 
 /// Everything needed to talk to one service's token endpoint for one connection, with every
@@ -45,13 +57,16 @@ pub struct TokenEndpoint {
     pub service_key: String,
     pub token_url: Url,
     pub refresh_url: Url,
-    pub revocation: Option<Revocation>,
     pub client_id: String,
     pub client_secret: Option<Secret>,
     pub client_authentication: ClientAuthentication,
     pub scope_separator: String,
     pub token_params: Vec<(String, String)>,
     pub refresh_params: Vec<(String, String)>,
+    /// Extra headers on token and refresh requests.
+    pub token_request_headers: Vec<(String, String)>,
+    /// Lifetime fields in order of preference (Zoho: `expires_in_sec` before `expires_in`).
+    pub expires_in_fields: Vec<String>,
 }
 
 /// A successful token response. `extra` holds every other top-level field (for values the
@@ -217,27 +232,42 @@ impl TokenClient {
     pub async fn revoke(
         &self,
         endpoint: &TokenEndpoint,
+        revocation: &Revocation,
         token: &Secret,
         token_type_hint: &str,
     ) -> Result<(), TokenFailure> {
-        let Some(revocation) = &endpoint.revocation else {
-            return Ok(());
-        };
-        let request = match revocation.style {
-            RevocationStyle::Rfc7009 => {
-                let mut form = vec![
-                    ("token".to_string(), token.expose().to_string()),
-                    ("token_type_hint".to_string(), token_type_hint.to_string()),
-                ];
-                let request = self.http.post(revocation.url.clone());
-                let request = self.authenticate(endpoint, request, &mut form);
-                request.form(&form)
+        let mut url = revocation.url.clone();
+        if revocation.token_in == RevocationTokenPlacement::Query {
+            url.query_pairs_mut().append_pair(&revocation.parameter, token.expose());
+        }
+        let mut request = self.http.request(revocation.method.clone(), url);
+        let mut form: Vec<(String, String)> = Vec::new();
+        if revocation.token_in == RevocationTokenPlacement::Form {
+            form.push((revocation.parameter.clone(), token.expose().to_string()));
+        }
+        if revocation.send_token_type_hint {
+            form.push(("token_type_hint".to_string(), token_type_hint.to_string()));
+        }
+        if let Some(authentication) = revocation.client_authentication {
+            let mut endpoint = endpoint.clone();
+            endpoint.client_authentication = authentication;
+            request = self.authenticate(&endpoint, request, &mut form);
+        }
+        request = match revocation.token_in {
+            RevocationTokenPlacement::Json => {
+                let mut body = Map::new();
+                body.insert(revocation.parameter.clone(), Value::String(token.expose().to_string()));
+                for (name, value) in &form {
+                    body.insert(name.clone(), Value::String(value.clone()));
+                }
+                request.json(&Value::Object(body))
             }
-            RevocationStyle::TokenInQuery => {
-                let mut url = revocation.url.clone();
-                url.query_pairs_mut().append_pair("token", token.expose());
-                self.http.post(url)
+            RevocationTokenPlacement::BearerHeader => {
+                let request = request.bearer_auth(token.expose());
+                if form.is_empty() { request } else { request.form(&form) }
             }
+            _ if form.is_empty() => request,
+            _ => request.form(&form),
         };
         let response = request.send().await.map_err(transport_failure)?;
         let status = response.status();
@@ -287,7 +317,10 @@ impl TokenClient {
         url: &Url,
         mut form: Vec<(String, String)>,
     ) -> Result<TokenResponse, TokenFailure> {
-        let request = self.http.post(url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self.http.post(url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &endpoint.token_request_headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         let request = self.authenticate(endpoint, request, &mut form);
         let response = request.form(&form).send().await.map_err(transport_failure)?;
         let status = response.status();
@@ -298,7 +331,7 @@ impl TokenClient {
             .unwrap_or("")
             .to_ascii_lowercase();
         let body = response.bytes().await.map_err(transport_failure)?;
-        parse_token_response(status, &content_type, &body)
+        parse_token_response(status, &content_type, &body, &endpoint.expires_in_fields)
     }
 }
 
@@ -307,6 +340,7 @@ pub fn parse_token_response(
     status: StatusCode,
     content_type: &str,
     body: &[u8],
+    expires_in_fields: &[String],
 ) -> Result<TokenResponse, TokenFailure> {
     let object = parse_body(content_type, body);
     // An `error` member wins whatever the status: Zoho reports `invalid_code` with HTTP 200.
@@ -340,11 +374,14 @@ pub fn parse_token_response(
         Some(Value::String(token)) if !token.is_empty() => Some(Secret::new(token)),
         _ => None,
     };
-    let expires_in_seconds = match object.remove("expires_in") {
+    let default_fields = ["expires_in".to_string()];
+    let fields = if expires_in_fields.is_empty() { &default_fields[..] } else { expires_in_fields };
+    let expires_in_seconds = fields.iter().find_map(|field| match object.get(field) {
         Some(Value::Number(number)) => number.as_i64().or_else(|| number.as_f64().map(|seconds| seconds as i64)),
         Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
         _ => None,
-    };
+    });
+    object.remove("expires_in");
     let scope = match object.remove("scope") {
         Some(Value::String(scope)) => Some(scope),
         Some(Value::Array(items)) => {
@@ -425,7 +462,7 @@ mod tests {
     use super::*;
 
     fn parse(status: u16, body: &str) -> Result<TokenResponse, TokenFailure> {
-        parse_token_response(StatusCode::from_u16(status).unwrap(), "application/json", body.as_bytes())
+        parse_token_response(StatusCode::from_u16(status).unwrap(), "application/json", body.as_bytes(), &[])
     }
 
     #[test]
@@ -439,7 +476,7 @@ mod tests {
             TokenFailure::InvalidClient { error: "invalid_client".into() }
         );
         assert!(matches!(parse(200, r#"{"error":"access_denied"}"#).unwrap_err(), TokenFailure::Transient { .. }));
-        let throttled = parse_token_response(StatusCode::OK, "text/html", b"<html>Access Denied</html>");
+        let throttled = parse_token_response(StatusCode::OK, "text/html", b"<html>Access Denied</html>", &[]);
         assert!(matches!(throttled.unwrap_err(), TokenFailure::Transient { .. }));
     }
 

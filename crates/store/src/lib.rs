@@ -14,6 +14,7 @@
 mod api_tokens;
 mod audit;
 mod clock;
+pub mod connections;
 pub mod crm;
 mod db;
 mod environments;

@@ -1,0 +1,168 @@
+//! Shared helpers of the connection integration tests: a real store (SQLite file or the
+//! PostgreSQL peer), a real vault, a log capture, and a "browser" that walks oidc-provider's
+//! login and consent forms.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use trestle_connections::{ConnectionManager, ManagerConfig, oauth::TokenClient};
+use trestle_store::{OrganizationId, Store};
+use trestle_vault::{Keyring, Vault};
+use url::Url;
+
+/// Public base URL the tests configure; oidc-provider has callbacks registered under it.
+pub const PUBLIC_BASE_URL: &str = "http://127.0.0.1:8787";
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The peer's URL from the environment. Missing: fail under CI, skip loudly otherwise.
+pub fn peer(variable: &str, test: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            if std::env::var("CI").is_ok_and(|value| value == "true") {
+                panic!("{test} needs {variable} (set by scripts/peers.sh) and CI=true");
+            }
+            eprintln!("SKIPPED: {test} needs {variable}");
+            None
+        }
+    }
+}
+
+/// Every log line written by any test in this binary (tracing at TRACE level).
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer_buffer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer_buffer.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn test_config() -> ManagerConfig {
+    let mut config = ManagerConfig::new(Url::parse(PUBLIC_BASE_URL).unwrap());
+    config.allow_http_loopback = true;
+    config.refresh_backoff = Duration::from_millis(20);
+    config.refresh_jitter = Duration::from_millis(0);
+    config
+}
+
+pub struct Harness {
+    pub store: Store,
+    pub vault: Arc<Vault>,
+    pub manager: Arc<ConnectionManager>,
+    pub organization: OrganizationId,
+    pub database_file: Option<PathBuf>,
+    _directory: Option<tempfile::TempDir>,
+}
+
+pub fn token_client() -> TokenClient {
+    install_crypto();
+    TokenClient::with_defaults().unwrap()
+}
+
+/// A store on a fresh SQLite file, a vault with a new key, one organization.
+pub async fn sqlite_harness(config: ManagerConfig) -> Harness {
+    install_crypto();
+    let directory = tempfile::tempdir().unwrap();
+    let database_file = directory.path().join("trestle.db");
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", database_file.display())).await.unwrap();
+    let vault = Arc::new(Vault::new(Keyring::generate().unwrap()));
+    let organization = store.organizations().create("Connections test org").await.unwrap().organization.id;
+    let manager = Arc::new(ConnectionManager::new(store.clone(), vault.clone(), token_client(), config));
+    Harness { store, vault, manager, organization, database_file: Some(database_file), _directory: Some(directory) }
+}
+
+/// Every byte of the SQLite database (main file and write-ahead log).
+pub fn database_bytes(harness: &Harness) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let file = harness.database_file.as_ref().unwrap();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let path = PathBuf::from(format!("{}{suffix}", file.display()));
+        if let Ok(content) = std::fs::read(&path) {
+            bytes.extend(content);
+        }
+    }
+    bytes
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// A browser: cookie store, no automatic redirects, so every hop is visible.
+pub fn browser() -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Walks oidc-provider's devInteractions (login, then consent) from the provider URL until the
+/// redirect to Trestle's callback, and returns that callback URL.
+pub async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) -> Url {
+    let mut next = provider_url.clone();
+    for _ in 0..12 {
+        let response = browser.get(next.clone()).send().await.unwrap();
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers()["location"].to_str().unwrap().to_string();
+            let target = next.join(&location).unwrap();
+            if target.as_str().starts_with(PUBLIC_BASE_URL) {
+                return target;
+            }
+            next = target;
+            continue;
+        }
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "provider page {next} answered {status}: {body}");
+        let prompt = if body.contains("value=\"login\"") || body.contains("name=\"login\"") { "login" } else { "consent" };
+        let form: Vec<(&str, &str)> = if prompt == "login" {
+            vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
+        } else {
+            vec![("prompt", "consent")]
+        };
+        let response = browser.post(next.clone()).form(&form).send().await.unwrap();
+        assert!(response.status().is_redirection(), "posting the {prompt} form answered {}", response.status());
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        let target = next.join(&location).unwrap();
+        if target.as_str().starts_with(PUBLIC_BASE_URL) {
+            return target;
+        }
+        next = target;
+    }
+    panic!("the provider never redirected to the callback");
+}
+
+pub fn query_pairs(url: &Url) -> Vec<(String, String)> {
+    url.query_pairs().into_owned().collect()
+}
+
+/// The launch token at the end of a launch URL.
+pub fn launch_token(launch_url: &str) -> String {
+    launch_url.rsplit('/').next().unwrap().to_string()
+}
