@@ -15,9 +15,9 @@ mod secret;
 
 pub use error::ConnectionError;
 pub use manager::{
-    BROWSER_BINDING_COOKIE, CALLBACK_PATH_PREFIX, CompletedAuthorization, ConnectionManager, CreateConnection,
-    LAUNCH_PATH_PREFIX, LaunchedAuthorization, ManagerConfig, OAuthApp, PendingAuthorization, ReencryptionReport,
-    RequestCredential, ServiceEntry, UpdateConnection,
+    BROWSER_BINDING_COOKIE, CALLBACK_PATH_PREFIX, CompletedAuthorization, ConnectionManager,
+    CreateConnection, LAUNCH_PATH_PREFIX, LaunchedAuthorization, ManagerConfig, OAuthApp,
+    PendingAuthorization, ReencryptionReport, RequestCredential, ServiceEntry, UpdateConnection,
 };
 pub use model::{ConnectionView, EnvironmentView};
 pub use secret::Secret;

@@ -57,10 +57,15 @@ pub fn split(link_name: &str) -> Result<(&str, &str), ConnectionError> {
 /// A topping namespace: starts with a lower-case letter, then lower-case letters and digits.
 pub fn validate_namespace(namespace: &str) -> Result<(), ConnectionError> {
     if namespace.is_empty() || namespace.len() > MAX_NAMESPACE_LENGTH {
-        return Err(invalid(namespace, &format!("a namespace has 1 to {MAX_NAMESPACE_LENGTH} characters")));
+        return Err(invalid(
+            namespace,
+            &format!("a namespace has 1 to {MAX_NAMESPACE_LENGTH} characters"),
+        ));
     }
     if !namespace.starts_with(|character: char| character.is_ascii_lowercase())
-        || !namespace.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit())
+        || !namespace
+            .chars()
+            .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit())
     {
         return Err(invalid(
             namespace,
@@ -73,28 +78,39 @@ pub fn validate_namespace(namespace: &str) -> Result<(), ConnectionError> {
 /// The name part: starts with a lower-case letter; lower-case letters, digits, single underscores.
 pub fn validate_name_part(name_part: &str) -> Result<(), ConnectionError> {
     if name_part.is_empty() || name_part.len() > MAX_NAME_PART_LENGTH {
-        return Err(invalid(name_part, &format!("the name after `__` has 1 to {MAX_NAME_PART_LENGTH} characters")));
+        return Err(invalid(
+            name_part,
+            &format!("the name after `__` has 1 to {MAX_NAME_PART_LENGTH} characters"),
+        ));
     }
     if !name_part.starts_with(|character: char| character.is_ascii_lowercase()) {
-        return Err(invalid(name_part, "the name after `__` must start with a lower-case letter"));
+        return Err(invalid(
+            name_part,
+            "the name after `__` must start with a lower-case letter",
+        ));
     }
-    if let Some(bad) = name_part
-        .chars()
-        .find(|character| !(character.is_ascii_lowercase() || character.is_ascii_digit() || *character == '_'))
-    {
+    if let Some(bad) = name_part.chars().find(|character| {
+        !(character.is_ascii_lowercase() || character.is_ascii_digit() || *character == '_')
+    }) {
         return Err(invalid(
             name_part,
             &format!("`{bad}` is not allowed; use only lower-case letters a-z, digits 0-9 and `_`"),
         ));
     }
     if name_part.contains("__") {
-        return Err(invalid(name_part, "`__` separates the namespace; the name itself may not contain two underscores in a row"));
+        return Err(invalid(
+            name_part,
+            "`__` separates the namespace; the name itself may not contain two underscores in a row",
+        ));
     }
     Ok(())
 }
 
 fn invalid(link_name: &str, reason: &str) -> ConnectionError {
-    ConnectionError::InvalidLinkName { link_name: link_name.to_string(), reason: reason.to_string() }
+    ConnectionError::InvalidLinkName {
+        link_name: link_name.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -104,23 +120,41 @@ mod tests {
     #[test]
     fn generates_from_display_names_like_zoho() {
         assert_eq!(generate_name_part("Bigin Connection"), "biginconnection");
-        assert_eq!(generate_name_part("Books connection #2"), "booksconnection2");
+        assert_eq!(
+            generate_name_part("Books connection #2"),
+            "booksconnection2"
+        );
         assert_eq!(generate_name_part("my__odd__name_"), "my_odd_name");
         assert_eq!(generate_name_part("2nd try"), "connection2ndtry");
         assert_eq!(generate_name_part("¡¿!"), "connection");
-        assert_eq!(generate_name_part(&"a".repeat(80)).len(), MAX_NAME_PART_LENGTH);
+        assert_eq!(
+            generate_name_part(&"a".repeat(80)).len(),
+            MAX_NAME_PART_LENGTH
+        );
     }
 
     #[test]
     fn composes_and_splits() {
         let link_name = compose("biginandbooksconnectionnew", "booksconnection").unwrap();
         assert_eq!(link_name, "biginandbooksconnectionnew__booksconnection");
-        assert_eq!(split(&link_name).unwrap(), ("biginandbooksconnectionnew", "booksconnection"));
+        assert_eq!(
+            split(&link_name).unwrap(),
+            ("biginandbooksconnectionnew", "booksconnection")
+        );
     }
 
     #[test]
     fn rejects_bad_link_names_with_reasons() {
-        for bad in ["nounderscores", "Ns__name", "ns__Name", "ns__9name", "ns__na-me", "ns__a__b", "__name", "ns__"] {
+        for bad in [
+            "nounderscores",
+            "Ns__name",
+            "ns__Name",
+            "ns__9name",
+            "ns__na-me",
+            "ns__a__b",
+            "__name",
+            "ns__",
+        ] {
             let error = split(bad).unwrap_err();
             assert_eq!(error.code(), "INVALID_LINK_NAME", "{bad}");
         }

@@ -22,9 +22,10 @@ use serde_json::{Value, json};
 use trestle_outbound::{CredentialAttachment, HostAllowList};
 use trestle_services::{AuthType, Catalog, ResolvedService, ServiceDefinition, ServicesError};
 use trestle_store::connections::{
-    ConnectionChanges, ConnectionEnvironmentRecord, ConnectionId, ConnectionRecord, ConnectionStatus, CredentialWrite,
-    CustomServiceRecord, NewConnection, OAuthAuthorizationRecord, client_secret_associated_data,
-    code_verifier_associated_data, credentials_associated_data, custom_service_associated_data,
+    ConnectionChanges, ConnectionEnvironmentRecord, ConnectionId, ConnectionRecord,
+    ConnectionStatus, CredentialWrite, CustomServiceRecord, NewConnection,
+    OAuthAuthorizationRecord, client_secret_associated_data, code_verifier_associated_data,
+    credentials_associated_data, custom_service_associated_data,
 };
 use trestle_store::{EnvironmentKind, OrganizationId, Store, StoreError};
 use trestle_vault::{SecretString, Vault, VaultError};
@@ -32,8 +33,8 @@ use url::Url;
 
 use crate::model::{ConnectionView, StoredCredentials, list_json, map_json, parse_list, parse_map};
 use crate::oauth::{
-    self, AuthorizeRequest, ClientAuthentication, Revocation, RevocationTokenPlacement, TokenClient, TokenEndpoint,
-    TokenFailure, TokenResponse,
+    self, AuthorizeRequest, ClientAuthentication, Revocation, RevocationTokenPlacement,
+    TokenClient, TokenEndpoint, TokenFailure, TokenResponse,
 };
 use crate::secret::Secret;
 use crate::{ConnectionError, link_name, pkce};
@@ -206,22 +207,36 @@ pub struct ConnectionManager {
 
 impl std::fmt::Debug for ConnectionManager {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("ConnectionManager").field("instance", &self.config.instance_name).finish_non_exhaustive()
+        formatter
+            .debug_struct("ConnectionManager")
+            .field("instance", &self.config.instance_name)
+            .finish_non_exhaustive()
     }
 }
 
 fn store_error(error: StoreError) -> ConnectionError {
-    ConnectionError::Storage { code: error.code(), message: error.to_string() }
+    ConnectionError::Storage {
+        code: error.code(),
+        message: error.to_string(),
+    }
 }
 
 fn vault_error(error: VaultError) -> ConnectionError {
-    ConnectionError::Vault { code: error.code(), message: error.to_string() }
+    ConnectionError::Vault {
+        code: error.code(),
+        message: error.to_string(),
+    }
 }
 
 fn services_error(service_key: &str, error: ServicesError) -> ConnectionError {
     match error {
-        ServicesError::ServiceNotFound { key } => ConnectionError::ServiceNotFound { service_key: key },
-        other => ConnectionError::ServiceDefinition { service_key: service_key.to_string(), message: other.to_string() },
+        ServicesError::ServiceNotFound { key } => {
+            ConnectionError::ServiceNotFound { service_key: key }
+        }
+        other => ConnectionError::ServiceDefinition {
+            service_key: service_key.to_string(),
+            message: other.to_string(),
+        },
     }
 }
 
@@ -230,7 +245,12 @@ fn chrono_duration(duration: Duration) -> chrono::TimeDelta {
 }
 
 impl ConnectionManager {
-    pub fn new(store: Store, vault: Arc<Vault>, tokens: TokenClient, config: ManagerConfig) -> Self {
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        tokens: TokenClient,
+        config: ManagerConfig,
+    ) -> Self {
         ConnectionManager {
             store,
             vault,
@@ -258,9 +278,16 @@ impl ConnectionManager {
     // ----- services -------------------------------------------------------------------------
 
     /// A built-in or custom service of the organization.
-    pub async fn service(&self, organization_id: OrganizationId, service_key: &str) -> Result<ServiceEntry, ConnectionError> {
+    pub async fn service(
+        &self,
+        organization_id: OrganizationId,
+        service_key: &str,
+    ) -> Result<ServiceEntry, ConnectionError> {
         if let Some(definition) = self.catalog.get(service_key) {
-            return Ok(ServiceEntry { definition: definition.clone(), custom_client: None });
+            return Ok(ServiceEntry {
+                definition: definition.clone(),
+                custom_client: None,
+            });
         }
         let record = self
             .store
@@ -268,19 +295,34 @@ impl ConnectionManager {
             .custom_service(organization_id, service_key)
             .await
             .map_err(store_error)?
-            .ok_or_else(|| ConnectionError::ServiceNotFound { service_key: service_key.to_string() })?;
+            .ok_or_else(|| ConnectionError::ServiceNotFound {
+                service_key: service_key.to_string(),
+            })?;
         self.custom_entry(&record)
     }
 
     fn custom_entry(&self, record: &CustomServiceRecord) -> Result<ServiceEntry, ConnectionError> {
-        let definition: ServiceDefinition = serde_json::from_str(&record.definition).map_err(|error| {
-            ConnectionError::ServiceDefinition { service_key: record.service_key.clone(), message: format!("stored definition unreadable: {error}") }
-        })?;
-        let decrypt = |field: &str, ciphertext: &Option<Vec<u8>>| -> Result<Option<SecretString>, ConnectionError> {
+        let definition: ServiceDefinition =
+            serde_json::from_str(&record.definition).map_err(|error| {
+                ConnectionError::ServiceDefinition {
+                    service_key: record.service_key.clone(),
+                    message: format!("stored definition unreadable: {error}"),
+                }
+            })?;
+        let decrypt = |field: &str,
+                       ciphertext: &Option<Vec<u8>>|
+         -> Result<Option<SecretString>, ConnectionError> {
             match ciphertext {
                 Some(bytes) => self
                     .vault
-                    .decrypt_secret(bytes, &custom_service_associated_data(record.organization_id, &record.service_key, field))
+                    .decrypt_secret(
+                        bytes,
+                        &custom_service_associated_data(
+                            record.organization_id,
+                            &record.service_key,
+                            field,
+                        ),
+                    )
                     .map(Some)
                     .map_err(vault_error),
                 None => Ok(None),
@@ -288,15 +330,29 @@ impl ConnectionManager {
         };
         let client_id = decrypt("client_id", &record.client_id)?;
         let client_secret = decrypt("client_secret", &record.client_secret)?;
-        let custom_client =
-            client_id.map(|client_id| OAuthApp { client_id: client_id.expose_secret().to_string(), client_secret });
-        Ok(ServiceEntry { definition, custom_client })
+        let custom_client = client_id.map(|client_id| OAuthApp {
+            client_id: client_id.expose_secret().to_string(),
+            client_secret,
+        });
+        Ok(ServiceEntry {
+            definition,
+            custom_client,
+        })
     }
 
     /// Every service the organization can use: built-in first, then custom.
-    pub async fn list_services(&self, organization_id: OrganizationId) -> Result<Vec<ServiceDefinition>, ConnectionError> {
+    pub async fn list_services(
+        &self,
+        organization_id: OrganizationId,
+    ) -> Result<Vec<ServiceDefinition>, ConnectionError> {
         let mut services: Vec<ServiceDefinition> = self.catalog.list().to_vec();
-        for record in self.store.connections().custom_services(organization_id).await.map_err(store_error)? {
+        for record in self
+            .store
+            .connections()
+            .custom_services(organization_id)
+            .await
+            .map_err(store_error)?
+        {
             services.push(self.custom_entry(&record)?.definition);
         }
         Ok(services)
@@ -310,21 +366,37 @@ impl ConnectionManager {
         replace: bool,
     ) -> Result<ServiceDefinition, ConnectionError> {
         let key = input.service_link_name.clone();
-        let options = trestle_services::ValidationOptions { allow_http_loopback: self.config.allow_http_loopback };
-        let validated = input.validate_with(&options).map_err(|error| services_error(&key, error))?;
+        let options = trestle_services::ValidationOptions {
+            allow_http_loopback: self.config.allow_http_loopback,
+        };
+        let validated = input
+            .validate_with(&options)
+            .map_err(|error| services_error(&key, error))?;
         let definition = validated.definition;
         if self.catalog.get(&definition.key).is_some() {
             return Err(ConnectionError::InvalidInput {
                 field: "service_link_name".to_string(),
-                message: format!("`{}` is a built-in service; choose another link name", definition.key),
+                message: format!(
+                    "`{}` is a built-in service; choose another link name",
+                    definition.key
+                ),
             });
         }
-        let encrypt = |field: &str, value: &Option<SecretString>| -> Result<Option<Vec<u8>>, ConnectionError> {
+        let encrypt = |field: &str,
+                       value: &Option<SecretString>|
+         -> Result<Option<Vec<u8>>, ConnectionError> {
             value
                 .as_ref()
                 .map(|secret| {
                     self.vault
-                        .encrypt_secret(secret, &custom_service_associated_data(organization_id, &definition.key, field))
+                        .encrypt_secret(
+                            secret,
+                            &custom_service_associated_data(
+                                organization_id,
+                                &definition.key,
+                                field,
+                            ),
+                        )
                         .map_err(vault_error)
                 })
                 .transpose()
@@ -332,34 +404,56 @@ impl ConnectionManager {
         let record = CustomServiceRecord {
             organization_id,
             service_key: definition.key.clone(),
-            definition: serde_json::to_string(&definition).map_err(|error| ConnectionError::ServiceDefinition {
-                service_key: definition.key.clone(),
-                message: error.to_string(),
+            definition: serde_json::to_string(&definition).map_err(|error| {
+                ConnectionError::ServiceDefinition {
+                    service_key: definition.key.clone(),
+                    message: error.to_string(),
+                }
             })?,
             client_id: encrypt("client_id", &validated.client_id)?,
             client_secret: encrypt("client_secret", &validated.client_secret)?,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         };
-        self.store.connections().save_custom_service(&record, !replace).await.map_err(|error| match error {
-            StoreError::AlreadyExists { .. } => ConnectionError::InvalidInput {
-                field: "service_link_name".to_string(),
-                message: format!("a custom service `{}` exists already; update it instead", definition.key),
-            },
-            StoreError::NotFound { .. } => ConnectionError::ServiceNotFound { service_key: definition.key.clone() },
-            other => store_error(other),
-        })?;
+        self.store
+            .connections()
+            .save_custom_service(&record, !replace)
+            .await
+            .map_err(|error| match error {
+                StoreError::AlreadyExists { .. } => ConnectionError::InvalidInput {
+                    field: "service_link_name".to_string(),
+                    message: format!(
+                        "a custom service `{}` exists already; update it instead",
+                        definition.key
+                    ),
+                },
+                StoreError::NotFound { .. } => ConnectionError::ServiceNotFound {
+                    service_key: definition.key.clone(),
+                },
+                other => store_error(other),
+            })?;
         Ok(definition)
     }
 
-    pub async fn delete_custom_service(&self, organization_id: OrganizationId, service_key: &str) -> Result<(), ConnectionError> {
-        self.store.connections().delete_custom_service(organization_id, service_key).await.map_err(|error| match error {
-            StoreError::NotFound { .. } => ConnectionError::ServiceNotFound { service_key: service_key.to_string() },
-            StoreError::Conflict { message } => {
-                ConnectionError::InvalidInput { field: "service_key".to_string(), message }
-            }
-            other => store_error(other),
-        })
+    pub async fn delete_custom_service(
+        &self,
+        organization_id: OrganizationId,
+        service_key: &str,
+    ) -> Result<(), ConnectionError> {
+        self.store
+            .connections()
+            .delete_custom_service(organization_id, service_key)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound { .. } => ConnectionError::ServiceNotFound {
+                    service_key: service_key.to_string(),
+                },
+                StoreError::Conflict { message } => ConnectionError::InvalidInput {
+                    field: "service_key".to_string(),
+                    message,
+                },
+                other => store_error(other),
+            })
     }
 
     // ----- connections ----------------------------------------------------------------------
@@ -385,13 +479,23 @@ impl ConnectionManager {
         service
             .definition
             .effective_settings(&request.settings, &BTreeMap::new())
-            .map_err(|error| ConnectionError::InvalidInput { field: "settings".to_string(), message: error.to_string() })?;
-        let scopes = request.scopes.clone().unwrap_or_else(|| service.definition.default_scopes());
+            .map_err(|error| ConnectionError::InvalidInput {
+                field: "settings".to_string(),
+                message: error.to_string(),
+            })?;
+        let scopes = request
+            .scopes
+            .clone()
+            .unwrap_or_else(|| service.definition.default_scopes());
         let id = ConnectionId::generate();
         let client_secret = request
             .oauth_client_secret
             .as_ref()
-            .map(|secret| self.vault.encrypt_secret(secret, &client_secret_associated_data(id)).map_err(vault_error))
+            .map(|secret| {
+                self.vault
+                    .encrypt_secret(secret, &client_secret_associated_data(id))
+                    .map_err(vault_error)
+            })
             .transpose()?;
         let new = NewConnection {
             id,
@@ -405,11 +509,24 @@ impl ConnectionManager {
             oauth_client_id: request.oauth_client_id.clone(),
             oauth_client_secret: client_secret,
         };
-        let record = self.store.connections().create(new).await.map_err(|error| match error {
-            StoreError::AlreadyExists { .. } => ConnectionError::LinkNameTaken { link_name: full_link_name.clone() },
-            other => store_error(other),
-        })?;
-        self.event(&record, None, "created", json!({ "service_key": record.service_key })).await;
+        let record = self
+            .store
+            .connections()
+            .create(new)
+            .await
+            .map_err(|error| match error {
+                StoreError::AlreadyExists { .. } => ConnectionError::LinkNameTaken {
+                    link_name: full_link_name.clone(),
+                },
+                other => store_error(other),
+            })?;
+        self.event(
+            &record,
+            None,
+            "created",
+            json!({ "service_key": record.service_key }),
+        )
+        .await;
         self.view(&record).await
     }
 
@@ -427,7 +544,9 @@ impl ConnectionManager {
         if let Some(part) = update.link_name {
             let new_link_name = link_name::compose(&record.namespace, &part)?;
             if new_link_name != record.link_name && record.link_name_locked {
-                return Err(ConnectionError::LinkNameLocked { link_name: record.link_name.clone() });
+                return Err(ConnectionError::LinkNameLocked {
+                    link_name: record.link_name.clone(),
+                });
             }
             changes.link_name = Some(new_link_name);
         }
@@ -436,27 +555,55 @@ impl ConnectionManager {
         }
         if let Some(settings) = update.settings {
             let service = self.service(organization_id, &record.service_key).await?;
-            service.definition.effective_settings(&settings, &BTreeMap::new()).map_err(|error| {
-                ConnectionError::InvalidInput { field: "settings".to_string(), message: error.to_string() }
-            })?;
+            service
+                .definition
+                .effective_settings(&settings, &BTreeMap::new())
+                .map_err(|error| ConnectionError::InvalidInput {
+                    field: "settings".to_string(),
+                    message: error.to_string(),
+                })?;
             changes.settings = Some(map_json(&settings));
         }
-        let target_link_name = changes.link_name.clone().unwrap_or(record.link_name.clone());
-        let updated = self.store.connections().update(organization_id, record.id, changes).await.map_err(|error| match error {
-            StoreError::AlreadyExists { .. } => ConnectionError::LinkNameTaken { link_name: target_link_name.clone() },
-            StoreError::Conflict { .. } => ConnectionError::LinkNameLocked { link_name: record.link_name.clone() },
-            other => store_error(other),
-        })?;
+        let target_link_name = changes
+            .link_name
+            .clone()
+            .unwrap_or(record.link_name.clone());
+        let updated = self
+            .store
+            .connections()
+            .update(organization_id, record.id, changes)
+            .await
+            .map_err(|error| match error {
+                StoreError::AlreadyExists { .. } => ConnectionError::LinkNameTaken {
+                    link_name: target_link_name.clone(),
+                },
+                StoreError::Conflict { .. } => ConnectionError::LinkNameLocked {
+                    link_name: record.link_name.clone(),
+                },
+                other => store_error(other),
+            })?;
         self.view(&updated).await
     }
 
-    pub async fn get_connection(&self, organization_id: OrganizationId, link_name_value: &str) -> Result<ConnectionView, ConnectionError> {
+    pub async fn get_connection(
+        &self,
+        organization_id: OrganizationId,
+        link_name_value: &str,
+    ) -> Result<ConnectionView, ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
         self.view(&record).await
     }
 
-    pub async fn list_connections(&self, organization_id: OrganizationId) -> Result<Vec<ConnectionView>, ConnectionError> {
-        let records = self.store.connections().list(organization_id).await.map_err(store_error)?;
+    pub async fn list_connections(
+        &self,
+        organization_id: OrganizationId,
+    ) -> Result<Vec<ConnectionView>, ConnectionError> {
+        let records = self
+            .store
+            .connections()
+            .list(organization_id)
+            .await
+            .map_err(store_error)?;
         let mut views = Vec::with_capacity(records.len());
         for record in &records {
             views.push(self.view(record).await?);
@@ -471,21 +618,39 @@ impl ConnectionManager {
         link_name_value: &str,
     ) -> Result<Vec<trestle_store::connections::ConnectionEventRecord>, ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
-        self.store.connections().events(organization_id, record.id).await.map_err(store_error)
+        self.store
+            .connections()
+            .events(organization_id, record.id)
+            .await
+            .map_err(store_error)
     }
 
     /// Revokes the connection at the service (every environment with credentials, when the
     /// service has a revocation endpoint) and deletes it. A failed revocation is recorded as an
     /// event and does not stop the deletion.
-    pub async fn delete_connection(&self, organization_id: OrganizationId, link_name_value: &str) -> Result<(), ConnectionError> {
+    pub async fn delete_connection(
+        &self,
+        organization_id: OrganizationId,
+        link_name_value: &str,
+    ) -> Result<(), ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
         for environment in EnvironmentKind::ALL {
             if let Err(error) = self.revoke_at_service(&record, environment).await {
-                self.event(&record, Some(environment), "revocation_failed", json!({ "error_code": error.code() })).await;
+                self.event(
+                    &record,
+                    Some(environment),
+                    "revocation_failed",
+                    json!({ "error_code": error.code() }),
+                )
+                .await;
             }
         }
         self.event(&record, None, "deleted", json!({})).await;
-        self.store.connections().delete(organization_id, record.id).await.map_err(store_error)
+        self.store
+            .connections()
+            .delete(organization_id, record.id)
+            .await
+            .map_err(store_error)
     }
 
     /// Revokes one environment's grant at the service and forgets its credentials.
@@ -499,19 +664,33 @@ impl ConnectionManager {
         self.revoke_at_service(&record, environment).await?;
         self.store
             .connections()
-            .set_status(organization_id, record.id, environment, ConnectionStatus::Revoked, None, true)
+            .set_status(
+                organization_id,
+                record.id,
+                environment,
+                ConnectionStatus::Revoked,
+                None,
+                true,
+            )
             .await
             .map_err(store_error)?;
-        self.event(&record, Some(environment), "revoked", json!({})).await;
+        self.event(&record, Some(environment), "revoked", json!({}))
+            .await;
         self.view(&record).await
     }
 
-    async fn revoke_at_service(&self, record: &ConnectionRecord, environment: EnvironmentKind) -> Result<(), ConnectionError> {
+    async fn revoke_at_service(
+        &self,
+        record: &ConnectionRecord,
+        environment: EnvironmentKind,
+    ) -> Result<(), ConnectionError> {
         let row = self.environment_row(record, environment).await?;
         let Some(credentials) = self.decrypt_credentials(record, &row)? else {
             return Ok(());
         };
-        let service = self.service(record.organization_id, &record.service_key).await?;
+        let service = self
+            .service(record.organization_id, &record.service_key)
+            .await?;
         if !service.definition.auth_type.is_oauth2() {
             return Ok(());
         }
@@ -522,8 +701,14 @@ impl ConnectionManager {
         let Some(revoke) = &oauth2.revoke else {
             return Ok(());
         };
-        let (token, hint) = match (revoke.token, &credentials.refresh_token, &credentials.access_token) {
-            (trestle_services::RevokedToken::RefreshToken, Some(refresh), _) => (refresh.clone(), "refresh_token"),
+        let (token, hint) = match (
+            revoke.token,
+            &credentials.refresh_token,
+            &credentials.access_token,
+        ) {
+            (trestle_services::RevokedToken::RefreshToken, Some(refresh), _) => {
+                (refresh.clone(), "refresh_token")
+            }
             (_, _, Some(access)) => (access.clone(), "access_token"),
             (_, Some(refresh), None) => (refresh.clone(), "refresh_token"),
             (_, None, None) => return Ok(()),
@@ -533,21 +718,30 @@ impl ConnectionManager {
             .url(&SecretString::new(token.expose().to_string()))
             .map_err(|error| services_error(&record.service_key, error))?;
         let revocation = Revocation {
-            method: reqwest::Method::from_bytes(revoke.method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST),
+            method: reqwest::Method::from_bytes(revoke.method.as_str().as_bytes())
+                .unwrap_or(reqwest::Method::POST),
             url,
             token_in: match revoke.token_in {
                 trestle_services::RevokeTokenPlacement::Form => RevocationTokenPlacement::Form,
                 trestle_services::RevokeTokenPlacement::Query => RevocationTokenPlacement::Query,
                 trestle_services::RevokeTokenPlacement::Json => RevocationTokenPlacement::Json,
                 trestle_services::RevokeTokenPlacement::Url => RevocationTokenPlacement::Url,
-                trestle_services::RevokeTokenPlacement::BearerHeader => RevocationTokenPlacement::BearerHeader,
+                trestle_services::RevokeTokenPlacement::BearerHeader => {
+                    RevocationTokenPlacement::BearerHeader
+                }
             },
             parameter: revoke.parameter.clone(),
             send_token_type_hint: revoke.send_token_type_hint,
             client_authentication: match revoke.client_authentication {
-                trestle_services::RevokeClientAuthentication::SameAsTokenEndpoint => Some(endpoint.client_authentication),
-                trestle_services::RevokeClientAuthentication::Basic => Some(ClientAuthentication::Basic),
-                trestle_services::RevokeClientAuthentication::Body => Some(ClientAuthentication::Body),
+                trestle_services::RevokeClientAuthentication::SameAsTokenEndpoint => {
+                    Some(endpoint.client_authentication)
+                }
+                trestle_services::RevokeClientAuthentication::Basic => {
+                    Some(ClientAuthentication::Basic)
+                }
+                trestle_services::RevokeClientAuthentication::Body => {
+                    Some(ClientAuthentication::Body)
+                }
                 trestle_services::RevokeClientAuthentication::None => None,
             },
         };
@@ -555,7 +749,13 @@ impl ConnectionManager {
             .revoke(&endpoint, &revocation, &token, hint)
             .await
             .map_err(|failure| failure.into_connection_error(&record.service_key))?;
-        self.event(record, Some(environment), "revoked_at_service", json!({ "token": hint })).await;
+        self.event(
+            record,
+            Some(environment),
+            "revoked_at_service",
+            json!({ "token": hint }),
+        )
+        .await;
         Ok(())
     }
 
@@ -582,22 +782,33 @@ impl ConnectionManager {
             .definition
             .resolve(&parse_map(&record.settings), &BTreeMap::new())
             .map_err(|error| services_error(&record.service_key, error))?;
-        let oauth2 = resolved.oauth2.as_ref().ok_or_else(|| ConnectionError::ServiceDefinition {
-            service_key: record.service_key.clone(),
-            message: "the service has no OAuth 2 endpoints".to_string(),
-        })?;
-        let authorize_endpoint = oauth2.authorize_url.as_ref().ok_or_else(|| ConnectionError::ServiceDefinition {
-            service_key: record.service_key.clone(),
-            message: "the service has no authorize URL".to_string(),
-        })?;
+        let oauth2 =
+            resolved
+                .oauth2
+                .as_ref()
+                .ok_or_else(|| ConnectionError::ServiceDefinition {
+                    service_key: record.service_key.clone(),
+                    message: "the service has no OAuth 2 endpoints".to_string(),
+                })?;
+        let authorize_endpoint =
+            oauth2
+                .authorize_url
+                .as_ref()
+                .ok_or_else(|| ConnectionError::ServiceDefinition {
+                    service_key: record.service_key.clone(),
+                    message: "the service has no authorize URL".to_string(),
+                })?;
         let client = self.oauth_client(&service, &record)?;
         let state = pkce::random_token();
         let verifier = oauth2.pkce.then(pkce::code_verifier);
         let challenge = verifier.as_deref().map(pkce::code_challenge_s256);
         let redirect_uri = self.callback_url(&record.service_key);
         let scopes = parse_list(&record.requested_scopes);
-        let extra: Vec<(String, String)> =
-            oauth2.authorize_parameters.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+        let extra: Vec<(String, String)> = oauth2
+            .authorize_parameters
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         let provider_url = oauth::authorize_url(&AuthorizeRequest {
             authorize_url: authorize_endpoint,
             client_id: &client.client_id,
@@ -614,7 +825,12 @@ impl ConnectionManager {
         let expires_at = now + chrono_duration(self.config.authorization_lifetime);
         let code_verifier = verifier
             .map(|verifier| {
-                self.vault.encrypt(verifier.as_bytes(), &code_verifier_associated_data(&state_hash)).map_err(vault_error)
+                self.vault
+                    .encrypt(
+                        verifier.as_bytes(),
+                        &code_verifier_associated_data(&state_hash),
+                    )
+                    .map_err(vault_error)
             })
             .transpose()?;
         let pending = OAuthAuthorizationRecord {
@@ -634,7 +850,11 @@ impl ConnectionManager {
             launched_at: None,
             consumed_at: None,
         };
-        self.store.connections().insert_authorization(&pending).await.map_err(store_error)?;
+        self.store
+            .connections()
+            .insert_authorization(&pending)
+            .await
+            .map_err(store_error)?;
         let base = self.config.public_base_url.as_str().trim_end_matches('/');
         Ok(PendingAuthorization {
             link_name: record.link_name.clone(),
@@ -647,20 +867,33 @@ impl ConnectionManager {
 
     /// Binds a pending authorization to the browser that opened the launch URL (the caller sets
     /// [`BROWSER_BINDING_COOKIE`] to `browser_binding`) and returns the provider URL.
-    pub async fn launch_authorization(&self, launch_token: &str) -> Result<LaunchedAuthorization, ConnectionError> {
+    pub async fn launch_authorization(
+        &self,
+        launch_token: &str,
+    ) -> Result<LaunchedAuthorization, ConnectionError> {
         let browser_binding = pkce::random_token();
         let record = self
             .store
             .connections()
-            .launch_authorization(&pkce::digest_hex(launch_token), &pkce::digest_hex(&browser_binding))
+            .launch_authorization(
+                &pkce::digest_hex(launch_token),
+                &pkce::digest_hex(&browser_binding),
+            )
             .await
             .map_err(store_error)?
             .ok_or(ConnectionError::StateInvalid)?;
         if record.expires_at < Utc::now() {
-            return Err(ConnectionError::StateExpired { minutes: self.lifetime_minutes() });
+            return Err(ConnectionError::StateExpired {
+                minutes: self.lifetime_minutes(),
+            });
         }
-        let provider_url = Url::parse(&record.authorize_url).map_err(|_| ConnectionError::StateInvalid)?;
-        Ok(LaunchedAuthorization { provider_url, browser_binding, expires_at: record.expires_at })
+        let provider_url =
+            Url::parse(&record.authorize_url).map_err(|_| ConnectionError::StateInvalid)?;
+        Ok(LaunchedAuthorization {
+            provider_url,
+            browser_binding,
+            expires_at: record.expires_at,
+        })
     }
 
     fn lifetime_minutes(&self) -> i64 {
@@ -678,7 +911,12 @@ impl ConnectionManager {
         query: &[(String, String)],
         browser_binding: Option<&str>,
     ) -> Result<CompletedAuthorization, ConnectionError> {
-        let parameter = |name: &str| query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+        let parameter = |name: &str| {
+            query
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
         let state = parameter("state").ok_or(ConnectionError::StateInvalid)?;
         let pending = self
             .store
@@ -688,10 +926,14 @@ impl ConnectionManager {
             .map_err(store_error)?
             .ok_or(ConnectionError::StateInvalid)?;
         if pending.service_key != callback_service_key {
-            return Err(ConnectionError::StateServiceMismatch { callback_service: callback_service_key.to_string() });
+            return Err(ConnectionError::StateServiceMismatch {
+                callback_service: callback_service_key.to_string(),
+            });
         }
         if pending.expires_at < Utc::now() {
-            return Err(ConnectionError::StateExpired { minutes: self.lifetime_minutes() });
+            return Err(ConnectionError::StateExpired {
+                minutes: self.lifetime_minutes(),
+            });
         }
         let bound = match (&pending.browser_binding_hash, browser_binding) {
             (Some(expected), Some(received)) => {
@@ -703,18 +945,35 @@ impl ConnectionManager {
         if !bound {
             return Err(ConnectionError::StateSessionMismatch);
         }
-        let record = self.store.connections().get(pending.organization_id, pending.connection_id).await.map_err(|error| match error {
-            StoreError::NotFound { .. } => ConnectionError::StateInvalid,
-            other => store_error(other),
-        })?;
+        let record = self
+            .store
+            .connections()
+            .get(pending.organization_id, pending.connection_id)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound { .. } => ConnectionError::StateInvalid,
+                other => store_error(other),
+            })?;
         let environment = pending.environment;
         if let Some(error) = parameter("error") {
-            let description = parameter("error_description").map(|text| text.chars().take(300).collect());
-            self.event(&record, Some(environment), "authorization_denied", json!({ "error": error })).await;
-            return Err(ConnectionError::AuthorizationDenied { error: error.chars().take(100).collect(), description });
+            let description =
+                parameter("error_description").map(|text| text.chars().take(300).collect());
+            self.event(
+                &record,
+                Some(environment),
+                "authorization_denied",
+                json!({ "error": error }),
+            )
+            .await;
+            return Err(ConnectionError::AuthorizationDenied {
+                error: error.chars().take(100).collect(),
+                description,
+            });
         }
-        let authorize_url = Url::parse(&pending.authorize_url).map_err(|_| ConnectionError::StateInvalid)?;
-        let recorded_token_url = Url::parse(&pending.token_url).map_err(|_| ConnectionError::StateInvalid)?;
+        let authorize_url =
+            Url::parse(&pending.authorize_url).map_err(|_| ConnectionError::StateInvalid)?;
+        let recorded_token_url =
+            Url::parse(&pending.token_url).map_err(|_| ConnectionError::StateInvalid)?;
         if let Some(issuer) = parameter("iss") {
             check_issuer(issuer, &authorize_url, &recorded_token_url)?;
         }
@@ -722,7 +981,9 @@ impl ConnectionManager {
             error: "missing_code".to_string(),
             description: Some("the callback has neither `code` nor `error`".to_string()),
         })?;
-        let service = self.service(record.organization_id, &record.service_key).await?;
+        let service = self
+            .service(record.organization_id, &record.service_key)
+            .await?;
         // Values the service declares in its callback (Zoho's accounts-server), each checked
         // against the definition's allow-list pattern; only then may they pick the token URL.
         let captured_from_callback = service
@@ -743,19 +1004,33 @@ impl ConnectionManager {
             .as_ref()
             .map(|ciphertext| {
                 self.vault
-                    .decrypt_secret(ciphertext, &code_verifier_associated_data(&pending.state_hash))
+                    .decrypt_secret(
+                        ciphertext,
+                        &code_verifier_associated_data(&pending.state_hash),
+                    )
                     .map_err(vault_error)
             })
             .transpose()?;
         let response = self
             .tokens
-            .exchange_code(&endpoint, code, &pending.redirect_uri, verifier.as_ref().map(|secret| secret.expose_secret()))
+            .exchange_code(
+                &endpoint,
+                code,
+                &pending.redirect_uri,
+                verifier.as_ref().map(|secret| secret.expose_secret()),
+            )
             .await;
         let response = match response {
             Ok(response) => response,
             Err(failure) => {
                 let error = failure.into_connection_error(&record.service_key);
-                self.event(&record, Some(environment), "authorization_failed", json!({ "error_code": error.code() })).await;
+                self.event(
+                    &record,
+                    Some(environment),
+                    "authorization_failed",
+                    json!({ "error_code": error.code() }),
+                )
+                .await;
                 return Err(error);
             }
         };
@@ -789,8 +1064,19 @@ impl ConnectionManager {
             .store_authorization(record.organization_id, record.id, environment, write)
             .await
             .map_err(store_error)?;
-        self.event(&record, Some(environment), "authorized", json!({ "granted_scopes": granted })).await;
-        Ok(CompletedAuthorization { link_name: record.link_name, environment, status: ConnectionStatus::Active, granted_scopes: granted })
+        self.event(
+            &record,
+            Some(environment),
+            "authorized",
+            json!({ "granted_scopes": granted }),
+        )
+        .await;
+        Ok(CompletedAuthorization {
+            link_name: record.link_name,
+            environment,
+            status: ConnectionStatus::Active,
+            granted_scopes: granted,
+        })
     }
 
     /// Authorizes an API key, basic or bearer connection with entered values (by credential
@@ -817,7 +1103,11 @@ impl ConnectionManager {
                 .client_credentials(&endpoint, &parse_list(&record.requested_scopes))
                 .await
                 .map_err(|failure| failure.into_connection_error(&record.service_key))?;
-            let granted = response.scope.as_deref().map(oauth::split_scopes).unwrap_or_else(|| parse_list(&record.requested_scopes));
+            let granted = response
+                .scope
+                .as_deref()
+                .map(oauth::split_scopes)
+                .unwrap_or_else(|| parse_list(&record.requested_scopes));
             let captured = service
                 .definition
                 .capture_from_token_response(&Value::Object(response.extra.clone()))
@@ -835,27 +1125,47 @@ impl ConnectionManager {
                 captured_values: map_json(&captured),
                 expires_at: expiry(&response),
             };
-            self.store.connections().store_authorization(organization_id, record.id, environment, write).await.map_err(store_error)?;
-            self.event(&record, Some(environment), "authorized", json!({ "grant": "client_credentials" })).await;
+            self.store
+                .connections()
+                .store_authorization(organization_id, record.id, environment, write)
+                .await
+                .map_err(store_error)?;
+            self.event(
+                &record,
+                Some(environment),
+                "authorized",
+                json!({ "grant": "client_credentials" }),
+            )
+            .await;
             return self.view(&record).await;
         }
         if !auth_type.is_entered_secret() && auth_type != AuthType::None {
             return Err(ConnectionError::UnsupportedOperation {
                 service_key: record.service_key.clone(),
                 auth_type: auth_type.as_str().to_string(),
-                operation: "authorization with entered credentials (open the authorize URL instead)".to_string(),
+                operation:
+                    "authorization with entered credentials (open the authorize URL instead)"
+                        .to_string(),
             });
         }
         for field in &service.definition.credential_fields {
             if !fields.contains_key(&field.name) {
                 return Err(ConnectionError::InvalidInput {
                     field: field.name.clone(),
-                    message: format!("`{}` ({}) is required for this service", field.name, field.display_name),
+                    message: format!(
+                        "`{}` ({}) is required for this service",
+                        field.name, field.display_name
+                    ),
                 });
             }
         }
         for name in fields.keys() {
-            if !service.definition.credential_fields.iter().any(|field| &field.name == name) {
+            if !service
+                .definition
+                .credential_fields
+                .iter()
+                .any(|field| &field.name == name)
+            {
                 return Err(ConnectionError::InvalidInput {
                     field: name.clone(),
                     message: "this service has no such credential field".to_string(),
@@ -863,7 +1173,10 @@ impl ConnectionManager {
             }
         }
         let credentials = StoredCredentials {
-            fields: fields.iter().map(|(name, value)| (name.clone(), Secret::new(value.expose_secret()))).collect(),
+            fields: fields
+                .iter()
+                .map(|(name, value)| (name.clone(), Secret::new(value.expose_secret())))
+                .collect(),
             ..StoredCredentials::default()
         };
         let resolved = service
@@ -874,8 +1187,17 @@ impl ConnectionManager {
             let attachment = self.attachment(&record, &service, &resolved, &credentials)?;
             let status = self.send_verification(verification, &attachment).await?;
             if !verification.expected_statuses.contains(&status) {
-                self.event(&record, Some(environment), "verification_failed", json!({ "status": status })).await;
-                return Err(ConnectionError::VerificationFailed { link_name: record.link_name.clone(), status });
+                self.event(
+                    &record,
+                    Some(environment),
+                    "verification_failed",
+                    json!({ "status": status }),
+                )
+                .await;
+                return Err(ConnectionError::VerificationFailed {
+                    link_name: record.link_name.clone(),
+                    status,
+                });
             }
         }
         let write = CredentialWrite {
@@ -885,8 +1207,18 @@ impl ConnectionManager {
             captured_values: "{}".to_string(),
             expires_at: None,
         };
-        self.store.connections().store_authorization(organization_id, record.id, environment, write).await.map_err(store_error)?;
-        self.event(&record, Some(environment), "authorized", json!({ "grant": auth_type.as_str() })).await;
+        self.store
+            .connections()
+            .store_authorization(organization_id, record.id, environment, write)
+            .await
+            .map_err(store_error)?;
+        self.event(
+            &record,
+            Some(environment),
+            "authorized",
+            json!({ "grant": auth_type.as_str() }),
+        )
+        .await;
         self.view(&record).await
     }
 
@@ -895,7 +1227,10 @@ impl ConnectionManager {
         verification: &trestle_services::ResolvedVerification,
         attachment: &CredentialAttachment,
     ) -> Result<u16, ConnectionError> {
-        if !attachment.allowed_hosts.allows_host(verification.url.host_str().unwrap_or_default()) {
+        if !attachment
+            .allowed_hosts
+            .allows_host(verification.url.host_str().unwrap_or_default())
+        {
             return Err(ConnectionError::ServiceDefinition {
                 service_key: attachment.connection.clone(),
                 message: "the verification URL is outside the service's allowed hosts".to_string(),
@@ -903,22 +1238,35 @@ impl ConnectionManager {
         }
         let mut url = verification.url.clone();
         for (name, value) in &attachment.query {
-            url.query_pairs_mut().append_pair(name, value.expose_secret());
+            url.query_pairs_mut()
+                .append_pair(name, value.expose_secret());
         }
-        let method = reqwest::Method::from_bytes(verification.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method = reqwest::Method::from_bytes(verification.method.as_str().as_bytes())
+            .unwrap_or(reqwest::Method::GET);
         let mut request = self.tokens.http().request(method, url);
         for (name, value) in &attachment.headers {
             request = request.header(name.as_str(), value.expose_secret());
         }
         if !attachment.form_fields.is_empty() {
-            let form: Vec<(&str, &str)> =
-                attachment.form_fields.iter().map(|(name, value)| (name.as_str(), value.expose_secret())).collect();
+            let form: Vec<(&str, &str)> = attachment
+                .form_fields
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.expose_secret()))
+                .collect();
             request = request.form(&form);
         }
-        let response = request.send().await.map_err(|error| ConnectionError::TokenEndpointUnavailable {
-            service_key: attachment.connection.clone(),
-            detail: if error.is_timeout() { "verification request timed out".to_string() } else { "verification request failed".to_string() },
-        })?;
+        let response =
+            request
+                .send()
+                .await
+                .map_err(|error| ConnectionError::TokenEndpointUnavailable {
+                    service_key: attachment.connection.clone(),
+                    detail: if error.is_timeout() {
+                        "verification request timed out".to_string()
+                    } else {
+                        "verification request failed".to_string()
+                    },
+                })?;
         Ok(response.status().as_u16())
     }
 
@@ -930,11 +1278,18 @@ impl ConnectionManager {
         link_name_value: &str,
         environment: EnvironmentKind,
     ) -> Result<ConnectionView, ConnectionError> {
-        let credential = self.credential_for_request(organization_id, environment, link_name_value).await?;
+        let credential = self
+            .credential_for_request(organization_id, environment, link_name_value)
+            .await?;
         if let Some(verification) = &credential.service.verification {
-            let status = self.send_verification(verification, &credential.attachment).await?;
+            let status = self
+                .send_verification(verification, &credential.attachment)
+                .await?;
             if !verification.expected_statuses.contains(&status) {
-                return Err(ConnectionError::VerificationFailed { link_name: link_name_value.to_string(), status });
+                return Err(ConnectionError::VerificationFailed {
+                    link_name: link_name_value.to_string(),
+                    status,
+                });
             }
         }
         self.get_connection(organization_id, link_name_value).await
@@ -955,7 +1310,15 @@ impl ConnectionManager {
         let mut row = self.environment_row(&record, environment).await?;
         self.check_usable(&record, &row)?;
         if service.definition.auth_type.is_oauth2() && self.is_due(row.expires_at) {
-            row = self.refresh_single_flight(&record, &service, environment, row.credentials_version, false).await?;
+            row = self
+                .refresh_single_flight(
+                    &record,
+                    &service,
+                    environment,
+                    row.credentials_version,
+                    false,
+                )
+                .await?;
         }
         self.request_credential(&record, &service, &row)
     }
@@ -973,7 +1336,9 @@ impl ConnectionManager {
     ) -> Result<RequestCredential, ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
         if record.id != used.connection_id {
-            return self.credential_for_request(organization_id, environment, link_name_value).await;
+            return self
+                .credential_for_request(organization_id, environment, link_name_value)
+                .await;
         }
         let service = self.service(organization_id, &record.service_key).await?;
         if !used.refreshable {
@@ -983,18 +1348,42 @@ impl ConnectionManager {
                 status: 401,
             });
         }
-        let row = self.refresh_single_flight(&record, &service, environment, used.credentials_version, true).await?;
+        let row = self
+            .refresh_single_flight(
+                &record,
+                &service,
+                environment,
+                used.credentials_version,
+                true,
+            )
+            .await?;
         self.request_credential(&record, &service, &row)
     }
 
-    fn check_usable(&self, record: &ConnectionRecord, row: &ConnectionEnvironmentRecord) -> Result<(), ConnectionError> {
+    fn check_usable(
+        &self,
+        record: &ConnectionRecord,
+        row: &ConnectionEnvironmentRecord,
+    ) -> Result<(), ConnectionError> {
         let link_name = record.link_name.clone();
         let environment = row.environment.as_str().to_string();
         match row.status {
-            ConnectionStatus::NotAuthorized => Err(ConnectionError::NotAuthorized { link_name, environment }),
-            ConnectionStatus::NeedsReauthorization => Err(ConnectionError::NeedsReauthorization { link_name, environment }),
-            ConnectionStatus::Revoked => Err(ConnectionError::Revoked { link_name, environment }),
-            _ if row.credentials.is_none() => Err(ConnectionError::NotAuthorized { link_name, environment }),
+            ConnectionStatus::NotAuthorized => Err(ConnectionError::NotAuthorized {
+                link_name,
+                environment,
+            }),
+            ConnectionStatus::NeedsReauthorization => Err(ConnectionError::NeedsReauthorization {
+                link_name,
+                environment,
+            }),
+            ConnectionStatus::Revoked => Err(ConnectionError::Revoked {
+                link_name,
+                environment,
+            }),
+            _ if row.credentials.is_none() => Err(ConnectionError::NotAuthorized {
+                link_name,
+                environment,
+            }),
             _ => Ok(()),
         }
     }
@@ -1004,12 +1393,21 @@ impl ConnectionManager {
             return false;
         };
         let jitter_millis = self.config.refresh_jitter.as_millis() as u64;
-        let jitter = if jitter_millis == 0 { 0 } else { rand::thread_rng().gen_range(0..jitter_millis) };
-        let margin = chrono_duration(self.config.refresh_margin) + chrono::TimeDelta::milliseconds(jitter as i64);
+        let jitter = if jitter_millis == 0 {
+            0
+        } else {
+            rand::thread_rng().gen_range(0..jitter_millis)
+        };
+        let margin = chrono_duration(self.config.refresh_margin)
+            + chrono::TimeDelta::milliseconds(jitter as i64);
         expires_at - margin <= Utc::now()
     }
 
-    fn refresh_lock(&self, id: ConnectionId, environment: EnvironmentKind) -> Arc<tokio::sync::Mutex<()>> {
+    fn refresh_lock(
+        &self,
+        id: ConnectionId,
+        environment: EnvironmentKind,
+    ) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = match self.refresh_locks.lock() {
             Ok(locks) => locks,
             Err(poisoned) => poisoned.into_inner(),
@@ -1036,14 +1434,24 @@ impl ConnectionManager {
             return Ok(row);
         }
         self.check_usable(record, &row)?;
-        let holder = format!("{}/{}", self.config.instance_name, uuid::Uuid::new_v4().simple());
+        let holder = format!(
+            "{}/{}",
+            self.config.instance_name,
+            uuid::Uuid::new_v4().simple()
+        );
         let deadline = tokio::time::Instant::now() + self.config.refresh_wait;
         loop {
             let until = Utc::now() + chrono_duration(self.config.refresh_lease);
             let acquired = self
                 .store
                 .connections()
-                .try_acquire_refresh_lease(record.organization_id, record.id, environment, &holder, until)
+                .try_acquire_refresh_lease(
+                    record.organization_id,
+                    record.id,
+                    environment,
+                    &holder,
+                    until,
+                )
                 .await
                 .map_err(store_error)?;
             if acquired {
@@ -1063,7 +1471,9 @@ impl ConnectionManager {
                 });
             }
         }
-        let outcome = self.refresh_holding_lease(record, service, environment, seen_version, force, &holder).await;
+        let outcome = self
+            .refresh_holding_lease(record, service, environment, seen_version, force, &holder)
+            .await;
         let release = self
             .store
             .connections()
@@ -1095,20 +1505,38 @@ impl ConnectionManager {
         let captured = parse_map(&row.captured_values);
         let resolved = self.resolve(service, record, &row)?;
         let endpoint = self.token_endpoint(service, record, &resolved)?;
-        let is_client_credentials = service.definition.auth_type == AuthType::OAuth2ClientCredentials;
+        let is_client_credentials =
+            service.definition.auth_type == AuthType::OAuth2ClientCredentials;
         if !is_client_credentials && credentials.refresh_token.is_none() {
-            return self.mark_needs_reauthorization(record, environment, "the service issued no refresh token and the access token expired").await;
+            return self
+                .mark_needs_reauthorization(
+                    record,
+                    environment,
+                    "the service issued no refresh token and the access token expired",
+                )
+                .await;
         }
         let mut attempt = 0;
         let response: Result<TokenResponse, TokenFailure> = loop {
             attempt += 1;
             let result = match (&credentials.refresh_token, is_client_credentials) {
-                (_, true) => self.tokens.client_credentials(&endpoint, &parse_list(&record.requested_scopes)).await,
+                (_, true) => {
+                    self.tokens
+                        .client_credentials(&endpoint, &parse_list(&record.requested_scopes))
+                        .await
+                }
                 (Some(refresh_token), false) => self.tokens.refresh(&endpoint, refresh_token).await,
-                (None, false) => break Err(TokenFailure::InvalidGrant { error: "no_refresh_token".to_string(), description: None }),
+                (None, false) => {
+                    break Err(TokenFailure::InvalidGrant {
+                        error: "no_refresh_token".to_string(),
+                        description: None,
+                    });
+                }
             };
             match result {
-                Err(TokenFailure::Transient { detail }) if attempt < self.config.refresh_attempts => {
+                Err(TokenFailure::Transient { detail })
+                    if attempt < self.config.refresh_attempts =>
+                {
                     tracing::info!(link_name = %record.link_name, attempt, detail = %detail, "token refresh failed transiently; retrying");
                     let backoff = self.config.refresh_backoff * 2u32.saturating_pow(attempt - 1);
                     tokio::time::sleep(backoff).await;
@@ -1119,7 +1547,10 @@ impl ConnectionManager {
         match response {
             Ok(response) => {
                 let mut captured = captured;
-                if let Ok(more) = service.definition.capture_from_token_response(&Value::Object(response.extra.clone())) {
+                if let Ok(more) = service
+                    .definition
+                    .capture_from_token_response(&Value::Object(response.extra.clone()))
+                {
                     captured.extend(more);
                 }
                 let granted = match &response.scope {
@@ -1129,13 +1560,23 @@ impl ConnectionManager {
                 let new_credentials = StoredCredentials {
                     access_token: Some(response.access_token.clone()),
                     // A rotated refresh token replaces the old one; otherwise the old one stays.
-                    refresh_token: response.refresh_token.clone().or(credentials.refresh_token.clone()),
-                    token_type: response.token_type.clone().or(credentials.token_type.clone()),
+                    refresh_token: response
+                        .refresh_token
+                        .clone()
+                        .or(credentials.refresh_token.clone()),
+                    token_type: response
+                        .token_type
+                        .clone()
+                        .or(credentials.token_type.clone()),
                     fields: credentials.fields.clone(),
                 };
                 let write = CredentialWrite {
                     status: ConnectionStatus::Active,
-                    credentials: self.encrypt_credentials(record.id, environment, &new_credentials)?,
+                    credentials: self.encrypt_credentials(
+                        record.id,
+                        environment,
+                        &new_credentials,
+                    )?,
                     granted_scopes: granted,
                     captured_values: map_json(&captured),
                     expires_at: expiry(&response),
@@ -1143,7 +1584,13 @@ impl ConnectionManager {
                 let stored = self
                     .store
                     .connections()
-                    .store_refresh(record.organization_id, record.id, environment, holder, write)
+                    .store_refresh(
+                        record.organization_id,
+                        record.id,
+                        environment,
+                        holder,
+                        write,
+                    )
                     .await
                     .map_err(store_error)?;
                 if !stored {
@@ -1152,7 +1599,13 @@ impl ConnectionManager {
                         seconds: self.config.refresh_lease.as_secs(),
                     });
                 }
-                self.event(record, Some(environment), "refreshed", json!({ "rotated_refresh_token": response.refresh_token.is_some() })).await;
+                self.event(
+                    record,
+                    Some(environment),
+                    "refreshed",
+                    json!({ "rotated_refresh_token": response.refresh_token.is_some() }),
+                )
+                .await;
                 self.environment_row(record, environment).await
             }
             Err(TokenFailure::InvalidGrant { error, description }) => {
@@ -1160,14 +1613,35 @@ impl ConnectionManager {
                     Some(description) => format!("{error}: {description}"),
                     None => error,
                 };
-                self.mark_needs_reauthorization(record, environment, &message).await
+                self.mark_needs_reauthorization(record, environment, &message)
+                    .await
             }
             Err(failure) => {
                 let error = failure.into_connection_error(&record.service_key);
-                let _ = self.store.connections().record_error(record.organization_id, record.id, environment, &error.to_string()).await;
-                self.event(record, Some(environment), "refresh_failed", json!({ "error_code": error.code() })).await;
+                let _ = self
+                    .store
+                    .connections()
+                    .record_error(
+                        record.organization_id,
+                        record.id,
+                        environment,
+                        &error.to_string(),
+                    )
+                    .await;
+                self.event(
+                    record,
+                    Some(environment),
+                    "refresh_failed",
+                    json!({ "error_code": error.code() }),
+                )
+                .await;
                 // A transient failure never kills the connection; a still-valid token keeps working.
-                if !force && error.is_transient() && row.expires_at.is_some_and(|expires_at| expires_at > Utc::now()) {
+                if !force
+                    && error.is_transient()
+                    && row
+                        .expires_at
+                        .is_some_and(|expires_at| expires_at > Utc::now())
+                {
                     return Ok(row);
                 }
                 Err(error)
@@ -1184,12 +1658,28 @@ impl ConnectionManager {
         let reason: String = reason.chars().take(300).collect();
         self.store
             .connections()
-            .set_status(record.organization_id, record.id, environment, ConnectionStatus::NeedsReauthorization, Some(&reason), false)
+            .set_status(
+                record.organization_id,
+                record.id,
+                environment,
+                ConnectionStatus::NeedsReauthorization,
+                Some(&reason),
+                false,
+            )
             .await
             .map_err(store_error)?;
-        self.event(record, Some(environment), "needs_reauthorization", json!({ "reason": reason })).await;
+        self.event(
+            record,
+            Some(environment),
+            "needs_reauthorization",
+            json!({ "reason": reason }),
+        )
+        .await;
         tracing::warn!(link_name = %record.link_name, environment = %environment, "connection needs reauthorization");
-        Err(ConnectionError::NeedsReauthorization { link_name: record.link_name.clone(), environment: environment.as_str().to_string() })
+        Err(ConnectionError::NeedsReauthorization {
+            link_name: record.link_name.clone(),
+            environment: environment.as_str().to_string(),
+        })
     }
 
     fn request_credential(
@@ -1199,9 +1689,12 @@ impl ConnectionManager {
         row: &ConnectionEnvironmentRecord,
     ) -> Result<RequestCredential, ConnectionError> {
         self.check_usable(record, row)?;
-        let credentials = self
-            .decrypt_credentials(record, row)?
-            .ok_or_else(|| ConnectionError::NotAuthorized { link_name: record.link_name.clone(), environment: row.environment.as_str().to_string() })?;
+        let credentials = self.decrypt_credentials(record, row)?.ok_or_else(|| {
+            ConnectionError::NotAuthorized {
+                link_name: record.link_name.clone(),
+                environment: row.environment.as_str().to_string(),
+            }
+        })?;
         let resolved = self.resolve(service, record, row)?;
         let attachment = self.attachment(record, service, &resolved, &credentials)?;
         let expired_token_statuses = resolved
@@ -1210,7 +1703,8 @@ impl ConnectionManager {
             .map(|oauth2| oauth2.token_response.expired_token_statuses.clone())
             .unwrap_or_else(|| vec![401]);
         let refreshable = service.definition.auth_type == AuthType::OAuth2ClientCredentials
-            || (service.definition.auth_type == AuthType::OAuth2AuthorizationCode && credentials.refresh_token.is_some());
+            || (service.definition.auth_type == AuthType::OAuth2AuthorizationCode
+                && credentials.refresh_token.is_some());
         Ok(RequestCredential {
             attachment,
             service: resolved,
@@ -1231,16 +1725,31 @@ impl ConnectionManager {
         let client = self.oauth_client(service, record).ok();
         let lookup = |name: &str| -> Option<SecretString> {
             match name {
-                "access_token" | "token" => credentials.access_token.as_ref().map(|token| SecretString::new(token.expose().to_string())),
-                "client_id" => client.as_ref().map(|client| SecretString::new(client.client_id.clone())),
-                "client_secret" => client.as_ref().and_then(|client| client.client_secret.clone()),
+                "access_token" | "token" => credentials
+                    .access_token
+                    .as_ref()
+                    .map(|token| SecretString::new(token.expose().to_string())),
+                "client_id" => client
+                    .as_ref()
+                    .map(|client| SecretString::new(client.client_id.clone())),
+                "client_secret" => client
+                    .as_ref()
+                    .and_then(|client| client.client_secret.clone()),
                 // The refresh token only ever goes to the token endpoint.
                 "refresh_token" => None,
-                other => credentials.fields.get(other).map(|value| SecretString::new(value.expose().to_string())),
+                other => credentials
+                    .fields
+                    .get(other)
+                    .map(|value| SecretString::new(value.expose().to_string())),
             }
         };
-        let rendered = resolved.render_credentials(&lookup).map_err(|error| services_error(&record.service_key, error))?;
-        let mut attachment = CredentialAttachment::new(record.link_name.clone(), Arc::new(ServiceHosts(resolved.host_policy.clone())));
+        let rendered = resolved
+            .render_credentials(&lookup)
+            .map_err(|error| services_error(&record.service_key, error))?;
+        let mut attachment = CredentialAttachment::new(
+            record.link_name.clone(),
+            Arc::new(ServiceHosts(resolved.host_policy.clone())),
+        );
         for (name, value) in &resolved.companion_headers {
             attachment = attachment.with_header(name.clone(), SecretString::new(value.clone()));
         }
@@ -1254,7 +1763,8 @@ impl ConnectionManager {
             attachment = attachment.with_form_field(name, value);
         }
         if let Some(token) = &credentials.access_token {
-            attachment = attachment.with_extra_secret(SecretString::new(token.expose().to_string()));
+            attachment =
+                attachment.with_extra_secret(SecretString::new(token.expose().to_string()));
         }
         Ok(attachment)
     }
@@ -1266,12 +1776,21 @@ impl ConnectionManager {
     /// compare-and-set on the old ciphertext, so a concurrent refresh wins.
     pub async fn reencrypt_all(&self) -> Result<ReencryptionReport, ConnectionError> {
         let mut report = ReencryptionReport::default();
-        for stored in self.store.connections().ciphertexts().await.map_err(store_error)? {
+        for stored in self
+            .store
+            .connections()
+            .ciphertexts()
+            .await
+            .map_err(store_error)?
+        {
             report.examined += 1;
             if !self.vault.needs_rotation(&stored.ciphertext) {
                 continue;
             }
-            let new = self.vault.reencrypt(&stored.ciphertext, &stored.associated_data).map_err(vault_error)?;
+            let new = self
+                .vault
+                .reencrypt(&stored.ciphertext, &stored.associated_data)
+                .map_err(vault_error)?;
             if self
                 .store
                 .connections()
@@ -1289,13 +1808,19 @@ impl ConnectionManager {
 
     // ----- helpers --------------------------------------------------------------------------
 
-    async fn connection(&self, organization_id: OrganizationId, link_name_value: &str) -> Result<ConnectionRecord, ConnectionError> {
+    async fn connection(
+        &self,
+        organization_id: OrganizationId,
+        link_name_value: &str,
+    ) -> Result<ConnectionRecord, ConnectionError> {
         self.store
             .connections()
             .find_by_link_name(organization_id, link_name_value)
             .await
             .map_err(store_error)?
-            .ok_or_else(|| ConnectionError::NotFound { link_name: link_name_value.to_string() })
+            .ok_or_else(|| ConnectionError::NotFound {
+                link_name: link_name_value.to_string(),
+            })
     }
 
     async fn environment_row(
@@ -1303,23 +1828,52 @@ impl ConnectionManager {
         record: &ConnectionRecord,
         environment: EnvironmentKind,
     ) -> Result<ConnectionEnvironmentRecord, ConnectionError> {
-        self.store.connections().environment(record.organization_id, record.id, environment).await.map_err(|error| match error {
-            StoreError::NotFound { .. } => ConnectionError::NotFound { link_name: record.link_name.clone() },
-            other => store_error(other),
-        })
+        self.store
+            .connections()
+            .environment(record.organization_id, record.id, environment)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound { .. } => ConnectionError::NotFound {
+                    link_name: record.link_name.clone(),
+                },
+                other => store_error(other),
+            })
     }
 
     async fn view(&self, record: &ConnectionRecord) -> Result<ConnectionView, ConnectionError> {
-        let record = self.store.connections().get(record.organization_id, record.id).await.map_err(store_error)?;
-        let environments = self.store.connections().environments(record.organization_id, record.id).await.map_err(store_error)?;
+        let record = self
+            .store
+            .connections()
+            .get(record.organization_id, record.id)
+            .await
+            .map_err(store_error)?;
+        let environments = self
+            .store
+            .connections()
+            .environments(record.organization_id, record.id)
+            .await
+            .map_err(store_error)?;
         Ok(ConnectionView::from_records(&record, &environments))
     }
 
-    async fn event(&self, record: &ConnectionRecord, environment: Option<EnvironmentKind>, kind: &str, detail: Value) {
+    async fn event(
+        &self,
+        record: &ConnectionRecord,
+        environment: Option<EnvironmentKind>,
+        kind: &str,
+        detail: Value,
+    ) {
         let result = self
             .store
             .connections()
-            .record_event(record.organization_id, record.id, &record.link_name, environment, kind, &detail)
+            .record_event(
+                record.organization_id,
+                record.id,
+                &record.link_name,
+                environment,
+                kind,
+                &detail,
+            )
             .await;
         if let Err(error) = result {
             tracing::warn!(link_name = %record.link_name, kind, error_code = error.code(), "could not record a connection event");
@@ -1334,18 +1888,32 @@ impl ConnectionManager {
     ) -> Result<ResolvedService, ConnectionError> {
         service
             .definition
-            .resolve(&parse_map(&record.settings), &parse_map(&row.captured_values))
+            .resolve(
+                &parse_map(&record.settings),
+                &parse_map(&row.captured_values),
+            )
             .map_err(|error| services_error(&record.service_key, error))
     }
 
-    fn oauth_client(&self, service: &ServiceEntry, record: &ConnectionRecord) -> Result<OAuthApp, ConnectionError> {
+    fn oauth_client(
+        &self,
+        service: &ServiceEntry,
+        record: &ConnectionRecord,
+    ) -> Result<OAuthApp, ConnectionError> {
         if let Some(client_id) = &record.oauth_client_id {
             let client_secret = record
                 .oauth_client_secret
                 .as_ref()
-                .map(|ciphertext| self.vault.decrypt_secret(ciphertext, &client_secret_associated_data(record.id)).map_err(vault_error))
+                .map(|ciphertext| {
+                    self.vault
+                        .decrypt_secret(ciphertext, &client_secret_associated_data(record.id))
+                        .map_err(vault_error)
+                })
                 .transpose()?;
-            return Ok(OAuthApp { client_id: client_id.clone(), client_secret });
+            return Ok(OAuthApp {
+                client_id: client_id.clone(),
+                client_secret,
+            });
         }
         if let Some(client) = &service.custom_client {
             return Ok(client.clone());
@@ -1362,23 +1930,37 @@ impl ConnectionManager {
         record: &ConnectionRecord,
         resolved: &ResolvedService,
     ) -> Result<TokenEndpoint, ConnectionError> {
-        let oauth2 = resolved.oauth2.as_ref().ok_or_else(|| ConnectionError::ServiceDefinition {
-            service_key: record.service_key.clone(),
-            message: "the service has no OAuth 2 endpoints".to_string(),
-        })?;
+        let oauth2 =
+            resolved
+                .oauth2
+                .as_ref()
+                .ok_or_else(|| ConnectionError::ServiceDefinition {
+                    service_key: record.service_key.clone(),
+                    message: "the service has no OAuth 2 endpoints".to_string(),
+                })?;
         let client = self.oauth_client(service, record)?;
-        let client_authentication = match (oauth2.client_authentication, client.client_secret.is_some()) {
-            (_, false) => ClientAuthentication::None,
-            (trestle_services::ClientAuthentication::Basic, true) => ClientAuthentication::Basic,
-            (trestle_services::ClientAuthentication::Body, true) => ClientAuthentication::Body,
+        let client_authentication =
+            match (oauth2.client_authentication, client.client_secret.is_some()) {
+                (_, false) => ClientAuthentication::None,
+                (trestle_services::ClientAuthentication::Basic, true) => {
+                    ClientAuthentication::Basic
+                }
+                (trestle_services::ClientAuthentication::Body, true) => ClientAuthentication::Body,
+            };
+        let pairs = |map: &BTreeMap<String, String>| {
+            map.iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect()
         };
-        let pairs = |map: &BTreeMap<String, String>| map.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
         Ok(TokenEndpoint {
             service_key: record.service_key.clone(),
             token_url: oauth2.token_url.clone(),
             refresh_url: oauth2.refresh_url.clone(),
             client_id: client.client_id.clone(),
-            client_secret: client.client_secret.as_ref().map(|secret| Secret::new(secret.expose_secret())),
+            client_secret: client
+                .client_secret
+                .as_ref()
+                .map(|secret| Secret::new(secret.expose_secret())),
             client_authentication,
             scope_separator: resolved.scope_separator.as_str().to_string(),
             token_params: pairs(&oauth2.token_parameters),
@@ -1394,11 +1976,15 @@ impl ConnectionManager {
         environment: EnvironmentKind,
         credentials: &StoredCredentials,
     ) -> Result<Vec<u8>, ConnectionError> {
-        let mut plaintext = serde_json::to_vec(credentials).map_err(|error| ConnectionError::Vault {
-            code: "CREDENTIALS_UNSERIALIZABLE",
-            message: error.to_string(),
-        })?;
-        let ciphertext = self.vault.encrypt(&plaintext, &credentials_associated_data(id, environment)).map_err(vault_error);
+        let mut plaintext =
+            serde_json::to_vec(credentials).map_err(|error| ConnectionError::Vault {
+                code: "CREDENTIALS_UNSERIALIZABLE",
+                message: error.to_string(),
+            })?;
+        let ciphertext = self
+            .vault
+            .encrypt(&plaintext, &credentials_associated_data(id, environment))
+            .map_err(vault_error);
         zeroize::Zeroize::zeroize(&mut plaintext);
         ciphertext
     }
@@ -1411,16 +1997,30 @@ impl ConnectionManager {
         let Some(ciphertext) = &row.credentials else {
             return Ok(None);
         };
-        let plaintext = self.vault.decrypt(ciphertext, &credentials_associated_data(record.id, row.environment)).map_err(vault_error)?;
-        serde_json::from_slice(plaintext.expose_secret()).map(Some).map_err(|_| ConnectionError::Vault {
-            code: "CREDENTIALS_UNREADABLE",
-            message: format!("the stored credentials of `{}` cannot be read; authorize the connection again", record.link_name),
-        })
+        let plaintext = self
+            .vault
+            .decrypt(
+                ciphertext,
+                &credentials_associated_data(record.id, row.environment),
+            )
+            .map_err(vault_error)?;
+        serde_json::from_slice(plaintext.expose_secret())
+            .map(Some)
+            .map_err(|_| ConnectionError::Vault {
+                code: "CREDENTIALS_UNREADABLE",
+                message: format!(
+                    "the stored credentials of `{}` cannot be read; authorize the connection again",
+                    record.link_name
+                ),
+            })
     }
 }
 
 fn expiry(response: &TokenResponse) -> Option<DateTime<Utc>> {
-    response.expires_in_seconds.filter(|seconds| *seconds > 0).map(|seconds| Utc::now() + chrono::TimeDelta::seconds(seconds))
+    response
+        .expires_in_seconds
+        .filter(|seconds| *seconds > 0)
+        .map(|seconds| Utc::now() + chrono::TimeDelta::seconds(seconds))
 }
 
 /// RFC 9207: the `iss` of an authorization response must name the authorization server the
@@ -1445,7 +2045,10 @@ mod subtle_compare {
         if left.len() != right.len() {
             return false;
         }
-        left.iter().zip(right).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+        left.iter()
+            .zip(right)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
     }
 }
 

@@ -46,7 +46,10 @@ pub struct EnvironmentView {
 }
 
 impl ConnectionView {
-    pub(crate) fn from_records(record: &ConnectionRecord, environments: &[ConnectionEnvironmentRecord]) -> Self {
+    pub(crate) fn from_records(
+        record: &ConnectionRecord,
+        environments: &[ConnectionEnvironmentRecord],
+    ) -> Self {
         ConnectionView {
             id: record.id.to_string(),
             namespace: record.namespace.clone(),
@@ -58,7 +61,10 @@ impl ConnectionView {
             settings: parse_map(&record.settings),
             oauth_client_id: record.oauth_client_id.clone(),
             has_oauth_client_secret: record.oauth_client_secret.is_some(),
-            environments: environments.iter().map(EnvironmentView::from_record).collect(),
+            environments: environments
+                .iter()
+                .map(EnvironmentView::from_record)
+                .collect(),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
@@ -67,8 +73,10 @@ impl ConnectionView {
 
 impl EnvironmentView {
     pub(crate) fn from_record(record: &ConnectionEnvironmentRecord) -> Self {
-        let lease_active =
-            record.refresh_lease_until.is_some_and(|until| until > Utc::now()) && record.refresh_lease_holder.is_some();
+        let lease_active = record
+            .refresh_lease_until
+            .is_some_and(|until| until > Utc::now())
+            && record.refresh_lease_holder.is_some();
         let status = if lease_active && record.status == ConnectionStatus::Active {
             ConnectionStatus::Refreshing
         } else {

@@ -86,26 +86,50 @@ pub struct TokenResponse {
 /// connection itself is dead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenFailure {
-    InvalidGrant { error: String, description: Option<String> },
-    InvalidClient { error: String },
-    Rejected { error: String, description: Option<String> },
-    Transient { detail: String },
-    InvalidResponse { detail: String },
+    InvalidGrant {
+        error: String,
+        description: Option<String>,
+    },
+    InvalidClient {
+        error: String,
+    },
+    Rejected {
+        error: String,
+        description: Option<String>,
+    },
+    Transient {
+        detail: String,
+    },
+    InvalidResponse {
+        detail: String,
+    },
 }
 
 impl TokenFailure {
     pub fn into_connection_error(self, service_key: &str) -> crate::ConnectionError {
         let service_key = service_key.to_string();
         match self {
-            Self::InvalidGrant { error, description } => {
-                crate::ConnectionError::InvalidGrant { service_key, error, description }
+            Self::InvalidGrant { error, description } => crate::ConnectionError::InvalidGrant {
+                service_key,
+                error,
+                description,
+            },
+            Self::InvalidClient { error } => {
+                crate::ConnectionError::InvalidClient { service_key, error }
             }
-            Self::InvalidClient { error } => crate::ConnectionError::InvalidClient { service_key, error },
-            Self::Rejected { error, description } => {
-                crate::ConnectionError::TokenRequestRejected { service_key, error, description }
-            }
-            Self::Transient { detail } => crate::ConnectionError::TokenEndpointUnavailable { service_key, detail },
-            Self::InvalidResponse { detail } => crate::ConnectionError::TokenResponseInvalid { service_key, detail },
+            Self::Rejected { error, description } => crate::ConnectionError::TokenRequestRejected {
+                service_key,
+                error,
+                description,
+            },
+            Self::Transient { detail } => crate::ConnectionError::TokenEndpointUnavailable {
+                service_key,
+                detail,
+            },
+            Self::InvalidResponse { detail } => crate::ConnectionError::TokenResponseInvalid {
+                service_key,
+                detail,
+            },
         }
     }
 }
@@ -199,7 +223,8 @@ impl TokenClient {
             form.push(("code_verifier".to_string(), verifier.to_string()));
         }
         form.extend(endpoint.token_params.iter().cloned());
-        self.token_request(endpoint, &endpoint.token_url, form).await
+        self.token_request(endpoint, &endpoint.token_url, form)
+            .await
     }
 
     pub async fn refresh(
@@ -209,10 +234,14 @@ impl TokenClient {
     ) -> Result<TokenResponse, TokenFailure> {
         let mut form = vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
-            ("refresh_token".to_string(), refresh_token.expose().to_string()),
+            (
+                "refresh_token".to_string(),
+                refresh_token.expose().to_string(),
+            ),
         ];
         form.extend(endpoint.refresh_params.iter().cloned());
-        self.token_request(endpoint, &endpoint.refresh_url, form).await
+        self.token_request(endpoint, &endpoint.refresh_url, form)
+            .await
     }
 
     pub async fn client_credentials(
@@ -225,7 +254,8 @@ impl TokenClient {
             form.push(("scope".to_string(), scopes.join(&endpoint.scope_separator)));
         }
         form.extend(endpoint.token_params.iter().cloned());
-        self.token_request(endpoint, &endpoint.token_url, form).await
+        self.token_request(endpoint, &endpoint.token_url, form)
+            .await
     }
 
     /// Revokes a token. RFC 7009 servers answer 200 even for unknown tokens.
@@ -238,7 +268,8 @@ impl TokenClient {
     ) -> Result<(), TokenFailure> {
         let mut url = revocation.url.clone();
         if revocation.token_in == RevocationTokenPlacement::Query {
-            url.query_pairs_mut().append_pair(&revocation.parameter, token.expose());
+            url.query_pairs_mut()
+                .append_pair(&revocation.parameter, token.expose());
         }
         let mut request = self.http.request(revocation.method.clone(), url);
         let mut form: Vec<(String, String)> = Vec::new();
@@ -256,7 +287,10 @@ impl TokenClient {
         request = match revocation.token_in {
             RevocationTokenPlacement::Json => {
                 let mut body = Map::new();
-                body.insert(revocation.parameter.clone(), Value::String(token.expose().to_string()));
+                body.insert(
+                    revocation.parameter.clone(),
+                    Value::String(token.expose().to_string()),
+                );
                 for (name, value) in &form {
                     body.insert(name.clone(), Value::String(value.clone()));
                 }
@@ -264,7 +298,11 @@ impl TokenClient {
             }
             RevocationTokenPlacement::BearerHeader => {
                 let request = request.bearer_auth(token.expose());
-                if form.is_empty() { request } else { request.form(&form) }
+                if form.is_empty() {
+                    request
+                } else {
+                    request.form(&form)
+                }
             }
             _ if form.is_empty() => request,
             _ => request.form(&form),
@@ -273,7 +311,9 @@ impl TokenClient {
         let status = response.status();
         let body = response.bytes().await.map_err(transport_failure)?;
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(TokenFailure::Transient { detail: format!("revocation endpoint answered HTTP {}", status.as_u16()) });
+            return Err(TokenFailure::Transient {
+                detail: format!("revocation endpoint answered HTTP {}", status.as_u16()),
+            });
         }
         if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&body)
             && let Some(error) = object.get("error").and_then(Value::as_str)
@@ -281,7 +321,10 @@ impl TokenClient {
             return Err(classify_error(error, description_of(&object), status));
         }
         if !status.is_success() {
-            return Err(TokenFailure::Rejected { error: format!("HTTP {}", status.as_u16()), description: None });
+            return Err(TokenFailure::Rejected {
+                error: format!("HTTP {}", status.as_u16()),
+                description: None,
+            });
         }
         Ok(())
     }
@@ -317,12 +360,19 @@ impl TokenClient {
         url: &Url,
         mut form: Vec<(String, String)>,
     ) -> Result<TokenResponse, TokenFailure> {
-        let mut request = self.http.post(url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
         for (name, value) in &endpoint.token_request_headers {
             request = request.header(name.as_str(), value.as_str());
         }
         let request = self.authenticate(endpoint, request, &mut form);
-        let response = request.form(&form).send().await.map_err(transport_failure)?;
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport_failure)?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -348,45 +398,73 @@ pub fn parse_token_response(
         && let Some(error) = object.get("error").and_then(Value::as_str)
     {
         if status.is_server_error() {
-            return Err(TokenFailure::Transient { detail: format!("HTTP {} ({error})", status.as_u16()) });
+            return Err(TokenFailure::Transient {
+                detail: format!("HTTP {} ({error})", status.as_u16()),
+            });
         }
         return Err(classify_error(error, description_of(object), status));
     }
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
-        return Err(TokenFailure::Transient { detail: format!("token endpoint answered HTTP {}", status.as_u16()) });
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        return Err(TokenFailure::Transient {
+            detail: format!("token endpoint answered HTTP {}", status.as_u16()),
+        });
     }
     if !status.is_success() {
-        return Err(TokenFailure::Rejected { error: format!("HTTP {}", status.as_u16()), description: None });
+        return Err(TokenFailure::Rejected {
+            error: format!("HTTP {}", status.as_u16()),
+            description: None,
+        });
     }
     let Some(mut object) = object else {
         let text = String::from_utf8_lossy(body).to_ascii_lowercase();
         if text.contains("access denied") {
             // Zoho's throttling answer: HTTP 200 with an "Access Denied" page.
-            return Err(TokenFailure::Transient { detail: "the service is throttling token requests".to_string() });
+            return Err(TokenFailure::Transient {
+                detail: "the service is throttling token requests".to_string(),
+            });
         }
-        return Err(TokenFailure::InvalidResponse { detail: "the body is neither JSON nor a form".to_string() });
+        return Err(TokenFailure::InvalidResponse {
+            detail: "the body is neither JSON nor a form".to_string(),
+        });
     };
     let access_token = match object.remove("access_token") {
         Some(Value::String(token)) if !token.is_empty() => Secret::new(token),
-        _ => return Err(TokenFailure::InvalidResponse { detail: "`access_token` is missing".to_string() }),
+        _ => {
+            return Err(TokenFailure::InvalidResponse {
+                detail: "`access_token` is missing".to_string(),
+            });
+        }
     };
     let refresh_token = match object.remove("refresh_token") {
         Some(Value::String(token)) if !token.is_empty() => Some(Secret::new(token)),
         _ => None,
     };
     let default_fields = ["expires_in".to_string()];
-    let fields = if expires_in_fields.is_empty() { &default_fields[..] } else { expires_in_fields };
+    let fields = if expires_in_fields.is_empty() {
+        &default_fields[..]
+    } else {
+        expires_in_fields
+    };
     let expires_in_seconds = fields.iter().find_map(|field| match object.get(field) {
-        Some(Value::Number(number)) => number.as_i64().or_else(|| number.as_f64().map(|seconds| seconds as i64)),
+        Some(Value::Number(number)) => number
+            .as_i64()
+            .or_else(|| number.as_f64().map(|seconds| seconds as i64)),
         Some(Value::String(text)) => text.trim().parse::<i64>().ok(),
         _ => None,
     });
     object.remove("expires_in");
     let scope = match object.remove("scope") {
         Some(Value::String(scope)) => Some(scope),
-        Some(Value::Array(items)) => {
-            Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
-        }
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         _ => None,
     };
     let token_type = match object.remove("token_type") {
@@ -394,7 +472,14 @@ pub fn parse_token_response(
         _ => None,
     };
     object.remove("id_token");
-    Ok(TokenResponse { access_token, refresh_token, expires_in_seconds, scope, token_type, extra: object })
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        expires_in_seconds,
+        scope,
+        token_type,
+        extra: object,
+    })
 }
 
 fn parse_body(content_type: &str, body: &[u8]) -> Option<Map<String, Value>> {
@@ -413,28 +498,37 @@ fn parse_body(content_type: &str, body: &[u8]) -> Option<Map<String, Value>> {
 }
 
 fn description_of(object: &Map<String, Value>) -> Option<String> {
-    object.get("error_description").and_then(Value::as_str).map(|text| {
-        let mut text = text.to_string();
-        text.truncate(300);
-        text
-    })
+    object
+        .get("error_description")
+        .and_then(Value::as_str)
+        .map(|text| {
+            let mut text = text.to_string();
+            text.truncate(300);
+            text
+        })
 }
 
 fn classify_error(error: &str, description: Option<String>, status: StatusCode) -> TokenFailure {
     match error {
         // `invalid_code` is Zoho's name for an expired, used or revoked code or refresh token.
-        "invalid_grant" | "invalid_code" | "invalid_refresh_token" => {
-            TokenFailure::InvalidGrant { error: error.to_string(), description }
-        }
-        "invalid_client" | "unauthorized_client" => TokenFailure::InvalidClient { error: error.to_string() },
-        "temporarily_unavailable" | "server_error" | "slow_down" => {
-            TokenFailure::Transient { detail: format!("the service answered `{error}`") }
-        }
+        "invalid_grant" | "invalid_code" | "invalid_refresh_token" => TokenFailure::InvalidGrant {
+            error: error.to_string(),
+            description,
+        },
+        "invalid_client" | "unauthorized_client" => TokenFailure::InvalidClient {
+            error: error.to_string(),
+        },
+        "temporarily_unavailable" | "server_error" | "slow_down" => TokenFailure::Transient {
+            detail: format!("the service answered `{error}`"),
+        },
         // At a token endpoint `access_denied` with HTTP 200 is Zoho's throttling signal.
-        "access_denied" if status == StatusCode::OK => {
-            TokenFailure::Transient { detail: "the service is throttling token requests (access_denied)".to_string() }
-        }
-        _ => TokenFailure::Rejected { error: error.chars().take(100).collect(), description },
+        "access_denied" if status == StatusCode::OK => TokenFailure::Transient {
+            detail: "the service is throttling token requests (access_denied)".to_string(),
+        },
+        _ => TokenFailure::Rejected {
+            error: error.chars().take(100).collect(),
+            description,
+        },
     }
 }
 
@@ -450,7 +544,9 @@ fn transport_failure(error: reqwest::Error) -> TokenFailure {
     } else {
         "request failed"
     };
-    TokenFailure::Transient { detail: kind.to_string() }
+    TokenFailure::Transient {
+        detail: kind.to_string(),
+    }
 }
 
 fn form_urlencode(value: &str) -> String {
@@ -462,34 +558,71 @@ mod tests {
     use super::*;
 
     fn parse(status: u16, body: &str) -> Result<TokenResponse, TokenFailure> {
-        parse_token_response(StatusCode::from_u16(status).unwrap(), "application/json", body.as_bytes(), &[])
+        parse_token_response(
+            StatusCode::from_u16(status).unwrap(),
+            "application/json",
+            body.as_bytes(),
+            &[],
+        )
     }
 
     #[test]
     fn zoho_errors_with_http_200_are_errors() {
         assert_eq!(
             parse(200, r#"{"error":"invalid_code"}"#).unwrap_err(),
-            TokenFailure::InvalidGrant { error: "invalid_code".into(), description: None }
+            TokenFailure::InvalidGrant {
+                error: "invalid_code".into(),
+                description: None
+            }
         );
         assert_eq!(
             parse(200, r#"{"error":"invalid_client"}"#).unwrap_err(),
-            TokenFailure::InvalidClient { error: "invalid_client".into() }
+            TokenFailure::InvalidClient {
+                error: "invalid_client".into()
+            }
         );
-        assert!(matches!(parse(200, r#"{"error":"access_denied"}"#).unwrap_err(), TokenFailure::Transient { .. }));
-        let throttled = parse_token_response(StatusCode::OK, "text/html", b"<html>Access Denied</html>", &[]);
-        assert!(matches!(throttled.unwrap_err(), TokenFailure::Transient { .. }));
+        assert!(matches!(
+            parse(200, r#"{"error":"access_denied"}"#).unwrap_err(),
+            TokenFailure::Transient { .. }
+        ));
+        let throttled = parse_token_response(
+            StatusCode::OK,
+            "text/html",
+            b"<html>Access Denied</html>",
+            &[],
+        );
+        assert!(matches!(
+            throttled.unwrap_err(),
+            TokenFailure::Transient { .. }
+        ));
     }
 
     #[test]
     fn server_errors_are_transient_and_client_errors_are_not() {
-        assert!(matches!(parse(503, "oops").unwrap_err(), TokenFailure::Transient { .. }));
-        assert!(matches!(parse(500, r#"{"error":"invalid_grant"}"#).unwrap_err(), TokenFailure::Transient { .. }));
-        assert!(matches!(parse(429, "").unwrap_err(), TokenFailure::Transient { .. }));
         assert!(matches!(
-            parse(400, r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#).unwrap_err(),
+            parse(503, "oops").unwrap_err(),
+            TokenFailure::Transient { .. }
+        ));
+        assert!(matches!(
+            parse(500, r#"{"error":"invalid_grant"}"#).unwrap_err(),
+            TokenFailure::Transient { .. }
+        ));
+        assert!(matches!(
+            parse(429, "").unwrap_err(),
+            TokenFailure::Transient { .. }
+        ));
+        assert!(matches!(
+            parse(
+                400,
+                r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#
+            )
+            .unwrap_err(),
             TokenFailure::InvalidGrant { .. }
         ));
-        assert!(matches!(parse(401, "").unwrap_err(), TokenFailure::Rejected { .. }));
+        assert!(matches!(
+            parse(401, "").unwrap_err(),
+            TokenFailure::Rejected { .. }
+        ));
     }
 
     #[test]
@@ -502,7 +635,10 @@ mod tests {
         assert_eq!(response.access_token.expose(), "1000.at");
         assert_eq!(response.refresh_token.as_ref().unwrap().expose(), "1000.rt");
         assert_eq!(response.expires_in_seconds, Some(3600));
-        assert_eq!(response.extra.get("api_domain").unwrap(), "https://www.zohoapis.eu");
+        assert_eq!(
+            response.extra.get("api_domain").unwrap(),
+            "https://www.zohoapis.eu"
+        );
         assert!(!response.extra.contains_key("id_token"));
         assert!(!response.extra.contains_key("access_token"));
         assert_eq!(
@@ -514,7 +650,10 @@ mod tests {
     #[test]
     fn authorize_url_joins_scopes_with_the_service_separator() {
         let base = Url::parse("https://accounts.zoho.com/oauth/v2/auth").unwrap();
-        let scopes = vec!["ZohoBigin.modules.ALL".to_string(), "ZohoBooks.fullaccess.all".to_string()];
+        let scopes = vec![
+            "ZohoBigin.modules.ALL".to_string(),
+            "ZohoBooks.fullaccess.all".to_string(),
+        ];
         let extra = vec![("access_type".to_string(), "offline".to_string())];
         let url = authorize_url(&AuthorizeRequest {
             authorize_url: &base,
@@ -527,7 +666,10 @@ mod tests {
             extra_params: &extra,
         });
         let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-        assert_eq!(pairs["scope"], "ZohoBigin.modules.ALL,ZohoBooks.fullaccess.all");
+        assert_eq!(
+            pairs["scope"],
+            "ZohoBigin.modules.ALL,ZohoBooks.fullaccess.all"
+        );
         assert_eq!(pairs["code_challenge_method"], "S256");
         assert_eq!(pairs["access_type"], "offline");
         assert_eq!(pairs["response_type"], "code");

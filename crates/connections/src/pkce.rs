@@ -47,7 +47,11 @@ mod tests {
         let first = code_verifier();
         let second = code_verifier();
         assert_eq!(first.len(), 43);
-        assert!(first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            first
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_ne!(first, second);
     }
 }

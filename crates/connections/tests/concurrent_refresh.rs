@@ -3,6 +3,8 @@
 //! separate lease holder names) on one PostgreSQL database, make exactly one call to the token
 //! endpoint, and every caller gets the refreshed token.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::sync::Arc;
@@ -22,11 +24,19 @@ async fn manager(url: &str, keyring: &Keyring, name: &str) -> (Store, Arc<Connec
     let vault = Arc::new(Vault::new(keyring.clone()));
     let mut config = test_config();
     config.instance_name = name.to_string();
-    let manager = Arc::new(ConnectionManager::new(store.clone(), vault, token_client(), config));
+    let manager = Arc::new(ConnectionManager::new(
+        store.clone(),
+        vault,
+        token_client(),
+        config,
+    ));
     (store, manager)
 }
 
-async fn uses(manager: Arc<ConnectionManager>, organization: OrganizationId) -> Vec<Result<String, String>> {
+async fn uses(
+    manager: Arc<ConnectionManager>,
+    organization: OrganizationId,
+) -> Vec<Result<String, String>> {
     let mut tasks = Vec::new();
     for _ in 0..USES_PER_PROCESS {
         let manager = manager.clone();
@@ -34,7 +44,12 @@ async fn uses(manager: Arc<ConnectionManager>, organization: OrganizationId) -> 
             manager
                 .credential_for_request(organization, EnvironmentKind::Production, "load__shared")
                 .await
-                .map(|credential| credential.attachment.headers[0].1.expose_secret().to_string())
+                .map(|credential| {
+                    credential.attachment.headers[0]
+                        .1
+                        .expose_secret()
+                        .to_string()
+                })
                 .map_err(|error| error.code().to_string())
         }));
     }
@@ -47,7 +62,10 @@ async fn uses(manager: Arc<ConnectionManager>, organization: OrganizationId) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_concurrent_uses_across_two_processes_refresh_once() {
-    let Some(url) = peer("TRESTLE_TEST_POSTGRES_URL", "five_hundred_concurrent_uses_across_two_processes_refresh_once") else {
+    let Some(url) = peer(
+        "TRESTLE_TEST_POSTGRES_URL",
+        "five_hundred_concurrent_uses_across_two_processes_refresh_once",
+    ) else {
         return;
     };
     install_crypto();
@@ -80,7 +98,13 @@ async fn five_hundred_concurrent_uses_across_two_processes_refresh_once() {
     let keyring = Keyring::generate().unwrap();
     let (store_a, manager_a) = manager(&url, &keyring, "process-a").await;
     let (_store_b, manager_b) = manager(&url, &keyring, "process-b").await;
-    let organization = store_a.organizations().create("Concurrency test org").await.unwrap().organization.id;
+    let organization = store_a
+        .organizations()
+        .create("Concurrency test org")
+        .await
+        .unwrap()
+        .organization
+        .id;
     let input: trestle_services::CustomServiceInput = serde_json::from_value(serde_json::json!({
         "service_name": "Slow AS", "service_link_name": "slow_as", "auth_type": "oauth2_authorization_code",
         "api_base_url": server.uri(), "authorize_url": format!("{}/authorize", server.uri()),
@@ -88,39 +112,86 @@ async fn five_hundred_concurrent_uses_across_two_processes_refresh_once() {
         "client_id": "client-1", "client_secret": "client-secret-value-1", "scopes": ["read"],
     }))
     .unwrap();
-    manager_a.save_custom_service(organization, input, false).await.unwrap();
+    manager_a
+        .save_custom_service(organization, input, false)
+        .await
+        .unwrap();
     manager_a
         .create_connection(
             organization,
-            CreateConnection { namespace: "load".into(), name: "shared".into(), service_key: "slow_as".into(), ..CreateConnection::default() },
+            CreateConnection {
+                namespace: "load".into(),
+                name: "shared".into(),
+                service_key: "slow_as".into(),
+                ..CreateConnection::default()
+            },
         )
         .await
         .unwrap();
-    let pending = manager_a.begin_authorization(organization, "load__shared", EnvironmentKind::Production).await.unwrap();
-    let launched = manager_a.launch_authorization(&launch_token(&pending.launch_url)).await.unwrap();
-    let state = launched.provider_url.query_pairs().find(|(name, _)| name == "state").unwrap().1.to_string();
+    let pending = manager_a
+        .begin_authorization(organization, "load__shared", EnvironmentKind::Production)
+        .await
+        .unwrap();
+    let launched = manager_a
+        .launch_authorization(&launch_token(&pending.launch_url))
+        .await
+        .unwrap();
+    let state = launched
+        .provider_url
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .to_string();
     manager_b
-        .complete_authorization("slow_as", &[("code".into(), "c".into()), ("state".into(), state)], Some(&launched.browser_binding))
+        .complete_authorization(
+            "slow_as",
+            &[("code".into(), "c".into()), ("state".into(), state)],
+            Some(&launched.browser_binding),
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    let (results_a, results_b) = tokio::join!(uses(manager_a.clone(), organization), uses(manager_b.clone(), organization));
+    let (results_a, results_b) = tokio::join!(
+        uses(manager_a.clone(), organization),
+        uses(manager_b.clone(), organization)
+    );
     let refresh_calls = server
         .received_requests()
         .await
         .unwrap()
         .iter()
-        .filter(|request| String::from_utf8_lossy(&request.body).contains("grant_type=refresh_token"))
+        .filter(|request| {
+            String::from_utf8_lossy(&request.body).contains("grant_type=refresh_token")
+        })
         .count();
-    assert_eq!(refresh_calls, 1, "exactly one call to the token endpoint for 500 concurrent uses");
+    assert_eq!(
+        refresh_calls, 1,
+        "exactly one call to the token endpoint for 500 concurrent uses"
+    );
     for result in results_a.iter().chain(results_b.iter()) {
         assert_eq!(result.as_deref(), Ok("Bearer at-refreshed-111111111111"));
     }
     assert_eq!(results_a.len() + results_b.len(), 2 * USES_PER_PROCESS);
-    let events = manager_a.events(organization, "load__shared").await.unwrap();
-    assert_eq!(events.iter().filter(|event| event.kind == "refreshed").count(), 1);
+    let events = manager_a
+        .events(organization, "load__shared")
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|event| event.kind == "refreshed")
+            .count(),
+        1
+    );
     // The lease was released.
-    let view = manager_b.get_connection(organization, "load__shared").await.unwrap();
-    assert_eq!(view.environments[0].status, trestle_connections::ConnectionStatus::Active);
+    let view = manager_b
+        .get_connection(organization, "load__shared")
+        .await
+        .unwrap();
+    assert_eq!(
+        view.environments[0].status,
+        trestle_connections::ConnectionStatus::Active
+    );
 }

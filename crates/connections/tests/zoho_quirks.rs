@@ -4,6 +4,8 @@
 //! (`{"error":"invalid_code"}`), 403 instead of 401 on an expired token, `expires_in_sec`, and
 //! revocation with the token in the query.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -97,10 +99,20 @@ async fn zoho_shaped_provider_quirks() {
     let harness = sqlite_harness(test_config()).await;
     let organization = harness.organization;
 
-    let definition: trestle_services::ServiceDefinition =
-        toml::from_str(&definition(&default_accounts.uri(), &regional_accounts, &api)).unwrap();
+    let definition: trestle_services::ServiceDefinition = toml::from_str(&definition(
+        &default_accounts.uri(),
+        &regional_accounts,
+        &api,
+    ))
+    .unwrap();
     let encrypt = |field: &str, value: &str| {
-        harness.vault.encrypt(value.as_bytes(), &custom_service_associated_data(organization, "zoho_like", field)).unwrap()
+        harness
+            .vault
+            .encrypt(
+                value.as_bytes(),
+                &custom_service_associated_data(organization, "zoho_like", field),
+            )
+            .unwrap()
     };
     harness
         .store
@@ -123,7 +135,12 @@ async fn zoho_shaped_provider_quirks() {
         .manager
         .create_connection(
             organization,
-            CreateConnection { namespace: "biginbooks".into(), name: "Books Connection".into(), service_key: "zoho_like".into(), ..CreateConnection::default() },
+            CreateConnection {
+                namespace: "biginbooks".into(),
+                name: "Books Connection".into(),
+                service_key: "zoho_like".into(),
+                ..CreateConnection::default()
+            },
         )
         .await
         .unwrap();
@@ -154,7 +171,10 @@ async fn zoho_shaped_provider_quirks() {
     Mock::given(method("POST"))
         .and(path("/oauth/v2/token"))
         .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "error": "invalid_code" })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "error": "invalid_code" })),
+        )
         .with_priority(5)
         .mount(&regional_accounts)
         .await;
@@ -167,62 +187,145 @@ async fn zoho_shaped_provider_quirks() {
     // The API answers 403 (not 401) for the expired token.
     Mock::given(method("GET"))
         .and(path("/books/v3/contacts"))
-        .and(header("Authorization", "Zoho-oauthtoken 1000.zat1.aaaaaaaaaaaaaaaa"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({ "code": 57, "message": "expired" })))
+        .and(header(
+            "Authorization",
+            "Zoho-oauthtoken 1000.zat1.aaaaaaaaaaaaaaaa",
+        ))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(serde_json::json!({ "code": 57, "message": "expired" })),
+        )
         .mount(&api)
         .await;
     Mock::given(method("GET"))
         .and(path("/books/v3/contacts"))
-        .and(header("Authorization", "Zoho-oauthtoken 1000.zat2.cccccccccccccccc"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "contacts": [] })))
+        .and(header(
+            "Authorization",
+            "Zoho-oauthtoken 1000.zat2.cccccccccccccccc",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "contacts": [] })),
+        )
         .mount(&api)
         .await;
 
     // Authorize URL: default accounts server, comma-separated scopes, offline access.
-    let pending = harness.manager.begin_authorization(organization, link, EnvironmentKind::Production).await.unwrap();
-    let launched = harness.manager.launch_authorization(&launch_token(&pending.launch_url)).await.unwrap();
-    assert!(launched.provider_url.as_str().starts_with(&format!("{}/oauth/v2/auth?", default_accounts.uri())));
-    let pairs: BTreeMap<String, String> = launched.provider_url.query_pairs().into_owned().collect();
-    assert_eq!(pairs["scope"], "ZohoBooks.fullaccess.all,ZohoBigin.modules.ALL");
+    let pending = harness
+        .manager
+        .begin_authorization(organization, link, EnvironmentKind::Production)
+        .await
+        .unwrap();
+    let launched = harness
+        .manager
+        .launch_authorization(&launch_token(&pending.launch_url))
+        .await
+        .unwrap();
+    assert!(
+        launched
+            .provider_url
+            .as_str()
+            .starts_with(&format!("{}/oauth/v2/auth?", default_accounts.uri()))
+    );
+    let pairs: BTreeMap<String, String> =
+        launched.provider_url.query_pairs().into_owned().collect();
+    assert_eq!(
+        pairs["scope"],
+        "ZohoBooks.fullaccess.all,ZohoBigin.modules.ALL"
+    );
     assert_eq!(pairs["access_type"], "offline");
 
     // A callback naming a host outside the allow-list is refused before any token request.
     let evil = vec![
         ("code".to_string(), "1000.code".to_string()),
         ("state".to_string(), pairs["state"].clone()),
-        ("accounts-server".to_string(), "https://accounts.evil.example".to_string()),
+        (
+            "accounts-server".to_string(),
+            "https://accounts.evil.example".to_string(),
+        ),
     ];
-    let error = harness.manager.complete_authorization("zoho_like", &evil, Some(&launched.browser_binding)).await.unwrap_err();
+    let error = harness
+        .manager
+        .complete_authorization("zoho_like", &evil, Some(&launched.browser_binding))
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "SERVICE_DEFINITION_UNUSABLE", "{error}");
-    assert!(regional_accounts.received_requests().await.unwrap().is_empty());
+    assert!(
+        regional_accounts
+            .received_requests()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The real callback: the code goes to the accounts server it names.
-    let pending = harness.manager.begin_authorization(organization, link, EnvironmentKind::Production).await.unwrap();
-    let launched = harness.manager.launch_authorization(&launch_token(&pending.launch_url)).await.unwrap();
-    let state = launched.provider_url.query_pairs().find(|(name, _)| name == "state").unwrap().1.to_string();
+    let pending = harness
+        .manager
+        .begin_authorization(organization, link, EnvironmentKind::Production)
+        .await
+        .unwrap();
+    let launched = harness
+        .manager
+        .launch_authorization(&launch_token(&pending.launch_url))
+        .await
+        .unwrap();
+    let state = launched
+        .provider_url
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .to_string();
     let callback = vec![
         ("state".to_string(), state),
         ("code".to_string(), "1000.code".to_string()),
         ("location".to_string(), "eu".to_string()),
         ("accounts-server".to_string(), regional_accounts.uri()),
     ];
-    harness.manager.complete_authorization("zoho_like", &callback, Some(&launched.browser_binding)).await.unwrap();
-    assert!(default_accounts.received_requests().await.unwrap().is_empty(), "no token request to the default accounts server");
+    harness
+        .manager
+        .complete_authorization("zoho_like", &callback, Some(&launched.browser_binding))
+        .await
+        .unwrap();
+    assert!(
+        default_accounts
+            .received_requests()
+            .await
+            .unwrap()
+            .is_empty(),
+        "no token request to the default accounts server"
+    );
     let exchange = &regional_accounts.received_requests().await.unwrap()[0];
     let body = String::from_utf8_lossy(&exchange.body).to_string();
-    assert!(body.contains("client_id=1000.CLIENTID") && body.contains("client_secret="), "client authentication in the body");
+    assert!(
+        body.contains("client_id=1000.CLIENTID") && body.contains("client_secret="),
+        "client authentication in the body"
+    );
 
-    let view = harness.manager.get_connection(organization, link).await.unwrap();
+    let view = harness
+        .manager
+        .get_connection(organization, link)
+        .await
+        .unwrap();
     let production = &view.environments[0];
     assert_eq!(production.status, ConnectionStatus::Active);
     assert_eq!(production.captured_values["api_domain"], api.uri());
-    assert_eq!(production.captured_values["accounts_server"], regional_accounts.uri());
+    assert_eq!(
+        production.captured_values["accounts_server"],
+        regional_accounts.uri()
+    );
     let lifetime = production.expires_at.unwrap() - chrono::Utc::now();
-    assert!(lifetime.num_seconds() > 3500 && lifetime.num_seconds() <= 3600, "expires_in_sec wins: {lifetime}");
+    assert!(
+        lifetime.num_seconds() > 3500 && lifetime.num_seconds() <= 3600,
+        "expires_in_sec wins: {lifetime}"
+    );
 
     // Requests go to api_domain with Zoho's header scheme; 403 means "expired" for this service.
     let http = reqwest::Client::new();
-    let credential = harness.manager.credential_for_request(organization, EnvironmentKind::Production, link).await.unwrap();
+    let credential = harness
+        .manager
+        .credential_for_request(organization, EnvironmentKind::Production, link)
+        .await
+        .unwrap();
     let base = credential.service.api_base_url.clone().unwrap();
     assert_eq!(base.as_str(), format!("{}/books/v3", api.uri()));
     let send = |credential: &trestle_connections::RequestCredential| {
@@ -235,7 +338,11 @@ async fn zoho_shaped_provider_quirks() {
     let response = send(&credential).await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(credential.expired_token_statuses.contains(&403));
-    let refreshed = harness.manager.force_refresh_after_401(organization, EnvironmentKind::Production, link, &credential).await.unwrap();
+    let refreshed = harness
+        .manager
+        .force_refresh_after_401(organization, EnvironmentKind::Production, link, &credential)
+        .await
+        .unwrap();
     assert_eq!(send(&refreshed).await.unwrap().status(), 200);
     let refresh_request = regional_accounts
         .received_requests()
@@ -244,17 +351,42 @@ async fn zoho_shaped_provider_quirks() {
         .into_iter()
         .find(|request| String::from_utf8_lossy(&request.body).contains("grant_type=refresh_token"))
         .unwrap();
-    assert_eq!(refresh_request.url.path(), "/oauth/v2/token", "refresh goes to the captured accounts server");
+    assert_eq!(
+        refresh_request.url.path(),
+        "/oauth/v2/token",
+        "refresh goes to the captured accounts server"
+    );
 
     // Zoho's HTTP-200 error on refresh: the connection needs reauthorization, and says so.
-    let error = harness.manager.force_refresh_after_401(organization, EnvironmentKind::Production, link, &refreshed).await.unwrap_err();
+    let error = harness
+        .manager
+        .force_refresh_after_401(organization, EnvironmentKind::Production, link, &refreshed)
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "CONNECTION_NEEDS_REAUTHORIZATION", "{error}");
-    let view = harness.manager.get_connection(organization, link).await.unwrap();
-    assert_eq!(view.environments[0].status, ConnectionStatus::NeedsReauthorization);
-    assert!(view.environments[0].last_error.as_deref().unwrap_or("").contains("invalid_code"));
+    let view = harness
+        .manager
+        .get_connection(organization, link)
+        .await
+        .unwrap();
+    assert_eq!(
+        view.environments[0].status,
+        ConnectionStatus::NeedsReauthorization
+    );
+    assert!(
+        view.environments[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("invalid_code")
+    );
 
     // Delete revokes the (kept, not rotated) refresh token with Zoho's query form.
-    harness.manager.delete_connection(organization, link).await.unwrap();
+    harness
+        .manager
+        .delete_connection(organization, link)
+        .await
+        .unwrap();
     let revocations = regional_accounts
         .received_requests()
         .await

@@ -1,7 +1,7 @@
 //! Shared helpers of the connection integration tests: a real store (SQLite file or the
 //! PostgreSQL peer), a real vault, a log capture, and a "browser" that walks oidc-provider's
 //! login and consent forms.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -91,11 +91,31 @@ pub async fn sqlite_harness(config: ManagerConfig) -> Harness {
     install_crypto();
     let directory = tempfile::tempdir().unwrap();
     let database_file = directory.path().join("trestle.db");
-    let store = Store::connect(&format!("sqlite://{}?mode=rwc", database_file.display())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", database_file.display()))
+        .await
+        .unwrap();
     let vault = Arc::new(Vault::new(Keyring::generate().unwrap()));
-    let organization = store.organizations().create("Connections test org").await.unwrap().organization.id;
-    let manager = Arc::new(ConnectionManager::new(store.clone(), vault.clone(), token_client(), config));
-    Harness { store, vault, manager, organization, database_file: Some(database_file), _directory: Some(directory) }
+    let organization = store
+        .organizations()
+        .create("Connections test org")
+        .await
+        .unwrap()
+        .organization
+        .id;
+    let manager = Arc::new(ConnectionManager::new(
+        store.clone(),
+        vault.clone(),
+        token_client(),
+        config,
+    ));
+    Harness {
+        store,
+        vault,
+        manager,
+        organization,
+        database_file: Some(database_file),
+        _directory: Some(directory),
+    }
 }
 
 /// Every byte of the SQLite database (main file and write-ahead log).
@@ -113,13 +133,20 @@ pub fn database_bytes(harness: &Harness) -> Vec<u8> {
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
     let needle = needle.as_bytes();
-    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 /// A browser: cookie store, no automatic redirects, so every hop is visible.
 pub fn browser() -> reqwest::Client {
     install_crypto();
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// Walks oidc-provider's devInteractions (login, then consent) from the provider URL until the
@@ -139,15 +166,26 @@ pub async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) 
             continue;
         }
         let body = response.text().await.unwrap();
-        assert!(status.is_success(), "provider page {next} answered {status}: {body}");
-        let prompt = if body.contains("value=\"login\"") || body.contains("name=\"login\"") { "login" } else { "consent" };
+        assert!(
+            status.is_success(),
+            "provider page {next} answered {status}: {body}"
+        );
+        let prompt = if body.contains("value=\"login\"") || body.contains("name=\"login\"") {
+            "login"
+        } else {
+            "consent"
+        };
         let form: Vec<(&str, &str)> = if prompt == "login" {
             vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
         } else {
             vec![("prompt", "consent")]
         };
         let response = browser.post(next.clone()).form(&form).send().await.unwrap();
-        assert!(response.status().is_redirection(), "posting the {prompt} form answered {}", response.status());
+        assert!(
+            response.status().is_redirection(),
+            "posting the {prompt} form answered {}",
+            response.status()
+        );
         let location = response.headers()["location"].to_str().unwrap().to_string();
         let target = next.join(&location).unwrap();
         if target.as_str().starts_with(PUBLIC_BASE_URL) {
