@@ -65,7 +65,7 @@ pub async fn sqlite_database() -> TestDatabase {
     }
 }
 
-/// A store on a new PostgreSQL database, or `None` (after saying so loudly) when
+/// A store on a new PostgreSQL schema, or `None` (after saying so loudly) when
 /// TRESTLE_TEST_POSTGRES_URL is not set outside CI.
 pub async fn postgres_database(test_name: &str) -> Option<TestDatabase> {
     let Ok(admin_url) = std::env::var("TRESTLE_TEST_POSTGRES_URL") else {
@@ -75,20 +75,20 @@ pub async fn postgres_database(test_name: &str) -> Option<TestDatabase> {
         eprintln!("SKIPPED: {test_name} (postgres) needs TRESTLE_TEST_POSTGRES_URL");
         return None;
     };
-    let database_name = format!("trestle_test_{}", uuid::Uuid::new_v4().simple());
+    // A fresh schema per test (creating a database takes seconds; a schema milliseconds):
+    // every connection of the test selects it through the URL's search_path option.
+    let schema = format!("trestle_test_{}", uuid::Uuid::new_v4().simple());
     {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {database_name}"
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         admin.close().await.unwrap();
     }
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let url = format!("{base}/{database_name}");
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
     let store = Store::connect(&url).await.unwrap();
     Some(TestDatabase {
         store,
@@ -96,6 +96,29 @@ pub async fn postgres_database(test_name: &str) -> Option<TestDatabase> {
         sqlite_file: None,
         _directory: None,
     })
+}
+
+/// Drops the schema made by [`postgres_database`] once its test passed (a failed test
+/// leaves it for inspection; the cluster is thrown away anyway).
+pub async fn drop_postgres_database(database_url: &str) {
+    use sqlx::Connection;
+    let Ok(admin_url) = std::env::var("TRESTLE_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let Some((_, schema)) = database_url.rsplit_once("search_path%3D") else {
+        return;
+    };
+    if !schema.starts_with("trestle_test_") {
+        return;
+    }
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
 }
 
 /// `storage_test!(name, |store| async move { ... })` defines `name::sqlite` and
@@ -133,7 +156,9 @@ macro_rules! database_test {
                 else {
                     return;
                 };
+                let database_url = $database.url.clone();
                 $body.await;
+                $crate::support::drop_postgres_database(&database_url).await;
             }
         }
     };
