@@ -194,7 +194,22 @@ pub(crate) fn text_conversion(
             }
         }),
         "getjson" => get_json_from_text(call, text),
-        "tostring" | "totext" => call.count(0, 1).map(|()| Value::text(text)),
+        "tostring" | "totext" => call.count(0, 2).and_then(|()| {
+            // Text that holds a date is formatted when a pattern is given
+            // (`dateField.toString("dd/MM/yyyy")` on a field that arrived as text).
+            if call.has(0) && !call.argument(0).is_null() {
+                let zone = crate::value::datetime::Zone::Named(call.heap.time_zone());
+                if let Some(parsed) = crate::value::datetime::parse_default(text, zone) {
+                    let date = if parsed.has_time {
+                        Value::DateTime(parsed.local)
+                    } else {
+                        Value::Date(parsed.local.date())
+                    };
+                    return super::call_method(call.heap, &date, "tostring", call.arguments);
+                }
+            }
+            Ok(Value::text(text))
+        }),
         "todate" | "totime" | "todatetime" | "totimestamp" => {
             return datetime::text_to_date(call, text, name);
         }

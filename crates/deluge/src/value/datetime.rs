@@ -98,9 +98,10 @@ impl Zone {
             return Some(Zone::Fixed(offset));
         }
         let java_short = match trimmed.to_ascii_uppercase().as_str() {
-            "EST" => return FixedOffset::west_opt(5 * 3600).map(Zone::Fixed),
-            "MST" => return FixedOffset::west_opt(7 * 3600).map(Zone::Fixed),
-            "HST" => return FixedOffset::west_opt(10 * 3600).map(Zone::Fixed),
+            // EST, MST and HST are fixed offsets in the tz database too, as in Java.
+            "EST" => "EST",
+            "MST" => "MST",
+            "HST" => "HST",
             "ACT" => "Australia/Darwin",
             "AET" => "Australia/Sydney",
             "AGT" => "America/Argentina/Buenos_Aires",
@@ -828,10 +829,13 @@ mod tests {
             Zone::parse("GMT-04:00"),
             Some(Zone::Fixed(FixedOffset::west_opt(4 * 3600).unwrap()))
         );
+        let eastern = Zone::parse("EST").unwrap();
+        let july = date_time("2024-07-01 12:00:00");
         assert_eq!(
-            Zone::parse("EST"),
-            Some(Zone::Fixed(FixedOffset::west_opt(5 * 3600).unwrap()))
+            eastern.offset_at_utc(july),
+            FixedOffset::west_opt(5 * 3600).unwrap()
         );
+        assert_eq!(format_pattern(&july, "HH:mm z", eastern), "12:00 EST");
         assert!(matches!(Zone::parse("US/Central"), Some(Zone::Named(_))));
         assert!(matches!(Zone::parse("IST"), Some(Zone::Named(_))));
         assert_eq!(Zone::parse("Not/AZone"), None);

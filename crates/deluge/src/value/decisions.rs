@@ -112,6 +112,9 @@ pub const UNIX_EPOCH_IN_MILLISECONDS: bool = true;
 pub const DEFAULT_MAX_TEXT_BYTES: usize = 10 * 1024 * 1024;
 /// Default bound on list elements plus map entries alive in one run.
 pub const DEFAULT_MAX_HEAP_ELEMENTS: usize = 5_000_000;
+/// Growth (list elements, map entries and containers) below which
+/// `Heap::wants_collection` never asks for a garbage collection.
+pub const COLLECTION_MINIMUM_GROWTH: usize = 100_000;
 /// Deepest nesting followed when printing, converting to JSON or detaching.
 pub const MAX_NESTING_DEPTH: usize = 200;
 

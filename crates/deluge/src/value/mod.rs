@@ -144,12 +144,19 @@ impl Default for BuiltinLimits {
     }
 }
 
-/// Owns every list and map of one run. Dropped with the run; there is no garbage collector
-/// because a run is short and bounded by the statement limit.
+/// Owns every list and map of one run. Dropped with the run. Lists and maps no value can
+/// reach any more are reclaimed only when the VM calls [`Heap::collect_garbage`] with every
+/// live value as a root (see [`Heap::wants_collection`]).
 #[derive(Debug, Clone)]
 pub struct Heap {
     lists: Vec<Vec<Value>>,
     maps: Vec<MapEntries>,
+    /// Slots of collected lists and maps, reused before the arenas grow.
+    free_lists: Vec<u32>,
+    free_maps: Vec<u32>,
+    /// Elements alive after the last collection; the next one is due when the heap has
+    /// grown well beyond it.
+    elements_after_collection: usize,
     element_count: usize,
     limits: BuiltinLimits,
     time_zone: chrono_tz::Tz,
@@ -175,6 +182,9 @@ impl Heap {
         Heap {
             lists: Vec::new(),
             maps: Vec::new(),
+            free_lists: Vec::new(),
+            free_maps: Vec::new(),
+            elements_after_collection: 0,
             element_count: 0,
             limits,
             time_zone: chrono_tz::UTC,
@@ -229,9 +239,10 @@ impl Heap {
         self.time_zone = time_zone;
     }
 
-    /// Number of lists plus maps created so far in this run.
+    /// Number of list and map slots in use (created and not reclaimed).
     pub fn container_count(&self) -> usize {
-        self.lists.len() + self.maps.len()
+        (self.lists.len() + self.maps.len())
+            .saturating_sub(self.free_lists.len() + self.free_maps.len())
     }
 
     /// Approximate number of list elements and map entries stored (never decreases below
@@ -270,6 +281,12 @@ impl Heap {
     /// Creates a list holding `elements`.
     pub fn new_list(&mut self, elements: Vec<Value>) -> ListId {
         self.element_count = self.element_count.saturating_add(elements.len());
+        if let Some(free) = self.free_lists.pop()
+            && let Some(slot) = self.lists.get_mut(free as usize)
+        {
+            *slot = elements;
+            return ListId(free);
+        }
         let id = ListId(u32::try_from(self.lists.len()).unwrap_or(u32::MAX));
         self.lists.push(elements);
         id
@@ -313,6 +330,12 @@ impl Heap {
     /// Creates a map holding `entries`.
     pub fn new_map_from(&mut self, entries: MapEntries) -> MapId {
         self.element_count = self.element_count.saturating_add(entries.len());
+        if let Some(free) = self.free_maps.pop()
+            && let Some(slot) = self.maps.get_mut(free as usize)
+        {
+            *slot = entries;
+            return MapId(free);
+        }
         let id = MapId(u32::try_from(self.maps.len()).unwrap_or(u32::MAX));
         self.maps.push(entries);
         id
@@ -396,6 +419,100 @@ impl Heap {
         }
         let key = key.into_owned();
         self.map_put(id, key, value)
+    }
+
+    // ----- garbage collection -----
+
+    /// Whether enough lists and maps were created since the last collection that one is
+    /// worth its cost: the elements stored have doubled, and by at least
+    /// [`decisions::COLLECTION_MINIMUM_GROWTH`].
+    pub fn wants_collection(&self) -> bool {
+        self.element_count + self.container_count()
+            > (self.elements_after_collection * 2).max(decisions::COLLECTION_MINIMUM_GROWTH)
+    }
+
+    /// Reclaims every list and map that no root reaches, so their slots are reused and
+    /// their elements stop counting against [`BuiltinLimits::max_heap_elements`]. Returns
+    /// the number of lists and maps reclaimed.
+    ///
+    /// The caller must pass every value that is still in use (variables, the operand
+    /// stack, values held by a suspended call): a handle the roots do not reach is dangling
+    /// afterwards and may come to name a new list or map.
+    pub fn collect_garbage<'value>(
+        &mut self,
+        roots: impl IntoIterator<Item = &'value Value>,
+    ) -> usize {
+        let mut live_lists = vec![false; self.lists.len()];
+        let mut live_maps = vec![false; self.maps.len()];
+        let mut pending: Vec<Value> = Vec::new();
+        let mut visit = |value: &Value, pending: &mut Vec<Value>| match value {
+            Value::List(id) => {
+                if let Some(mark) = live_lists.get_mut(id.0 as usize)
+                    && !*mark
+                {
+                    *mark = true;
+                    pending.push(value.clone());
+                }
+            }
+            Value::Map(id) => {
+                if let Some(mark) = live_maps.get_mut(id.0 as usize)
+                    && !*mark
+                {
+                    *mark = true;
+                    pending.push(value.clone());
+                }
+            }
+            _ => {}
+        };
+        for root in roots {
+            visit(root, &mut pending);
+        }
+        while let Some(container) = pending.pop() {
+            match container {
+                Value::List(id) => {
+                    for element in self.list(id) {
+                        visit(element, &mut pending);
+                    }
+                }
+                Value::Map(id) => {
+                    for element in self.map(id).values() {
+                        visit(element, &mut pending);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let already_free_lists: std::collections::HashSet<u32> =
+            self.free_lists.iter().copied().collect();
+        let already_free_maps: std::collections::HashSet<u32> =
+            self.free_maps.iter().copied().collect();
+        let mut reclaimed = 0;
+        let mut live_elements = 0usize;
+        for (index, list) in self.lists.iter_mut().enumerate() {
+            let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
+            if live_lists[index] {
+                live_elements += list.len();
+            } else if !already_free_lists.contains(&index_u32) {
+                *list = Vec::new();
+                self.free_lists.push(index_u32);
+                reclaimed += 1;
+            }
+        }
+        for (index, map) in self.maps.iter_mut().enumerate() {
+            let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
+            if live_maps[index] {
+                live_elements += map.len();
+            } else if !already_free_maps.contains(&index_u32) {
+                *map = MapEntries::new();
+                self.free_maps.push(index_u32);
+                reclaimed += 1;
+            }
+        }
+        self.element_count = live_elements;
+        self.elements_after_collection = live_elements
+            + live_lists.iter().filter(|live| **live).count()
+            + live_maps.iter().filter(|live| **live).count();
+        reclaimed
     }
 
     // ----- iteration -----
@@ -567,5 +684,54 @@ mod base64_bytes {
         base64::engine::general_purpose::STANDARD
             .decode(text.as_bytes())
             .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_collection_keeps_what_roots_reach_and_reuses_the_rest() {
+        let mut heap = Heap::new();
+        let kept = heap
+            .parse_json_text(r#"{"a":[1,{"b":[2]}],"c":"x"}"#)
+            .unwrap();
+        for _ in 0..50 {
+            heap.parse_json_text(r#"[{"garbage":[1,2,3]}]"#).unwrap();
+        }
+        let cycle = heap.new_map();
+        heap.map_put(cycle, "self".to_owned(), Value::Map(cycle))
+            .unwrap();
+        let before = heap.container_count();
+        let reclaimed = heap.collect_garbage([&kept]);
+        assert_eq!(reclaimed, before - 4);
+        assert_eq!(heap.container_count(), 4);
+        assert_eq!(heap.element_count(), 6);
+        assert_eq!(heap.display(&kept), r#"{"a":[1,{"b":[2]}],"c":"x"}"#);
+        // Freed slots are reused before the arenas grow.
+        let arena_size = heap.lists.len() + heap.maps.len();
+        let fresh = heap.parse_json_text(r#"[{"new":true}]"#).unwrap();
+        assert_eq!(heap.lists.len() + heap.maps.len(), arena_size);
+        assert_eq!(heap.display(&fresh), r#"[{"new":true}]"#);
+        // A second collection with both roots keeps both and frees nothing new.
+        assert_eq!(heap.collect_garbage([&kept, &fresh]), 0);
+        assert_eq!(heap.display(&kept), r#"{"a":[1,{"b":[2]}],"c":"x"}"#);
+    }
+
+    #[test]
+    fn collection_is_wanted_only_after_real_growth() {
+        let mut heap = Heap::new();
+        assert!(!heap.wants_collection());
+        let list = heap.new_list(Vec::new());
+        for _ in 0..decisions::COLLECTION_MINIMUM_GROWTH {
+            heap.list_push(list, Value::Long(1)).unwrap();
+        }
+        assert!(heap.wants_collection());
+        heap.collect_garbage([&Value::List(list)]);
+        assert!(!heap.wants_collection());
+        heap.collect_garbage(std::iter::empty());
+        assert_eq!(heap.element_count(), 0);
+        assert!(heap.check_size().is_ok());
     }
 }
