@@ -293,10 +293,27 @@ fn list_sort(call: &mut Call<'_>, id: ListId) -> Result<Value, BuiltinError> {
     let ascending = call.optional_boolean(0, true)?;
     let mut elements = call.heap.list(id).to_vec();
     let heap: &Heap = call.heap;
-    elements.sort_by(|a, b| {
-        let order = natural_order(heap, a, b);
-        if ascending { order } else { order.reverse() }
-    });
+    let direction = |order: Ordering| if ascending { order } else { order.reverse() };
+    // Lists of only numbers or only text (the usual case) skip the general comparison.
+    if elements
+        .iter()
+        .all(|element| matches!(element, Value::Long(_)))
+    {
+        elements.sort_by(|a, b| match (a, b) {
+            (Value::Long(x), Value::Long(y)) => direction(x.cmp(y)),
+            _ => Ordering::Equal,
+        });
+    } else if elements
+        .iter()
+        .all(|element| matches!(element, Value::Text(_)))
+    {
+        elements.sort_by(|a, b| match (a, b) {
+            (Value::Text(x), Value::Text(y)) => direction(x.as_str().cmp(y.as_str())),
+            _ => Ordering::Equal,
+        });
+    } else {
+        elements.sort_by(|a, b| direction(natural_order(heap, a, b)));
+    }
     if let Some(list) = call.heap.list_mut(id) {
         *list = elements;
     }

@@ -1,7 +1,7 @@
 //! Every decision Trestle makes where the Deluge reference leaves a question open
-//! (reference §17 and the [UNVERIFIED] notes). One place, so a check on Zoho's console that
-//! disagrees changes one line here and the test next to it. Each item names the test that
-//! pins it (in `value::decisions::tests` unless stated).
+//! (reference §17 and the "UNVERIFIED" notes). One place, so a check on Zoho's console that
+//! disagrees changes one line here and the test that pins it: each item is checked by a
+//! test in this file's `tests` module or by a line of `builtins/cases.txt`.
 //!
 //! Numbers
 //! - [`DECIMALS_ARE_EXACT`]: DECIMAL is an exact base-10 number (28 significant digits), not a
@@ -57,22 +57,69 @@
 //! - [`DATE_TIME_FORMAT`], [`DATE_FORMAT`], [`TIME_FORMAT`]: default text forms; inside JSON a
 //!   date-time is a JSON string in the same form.
 //! - A file prints as its name.
-//! - Cycles (a map put inside itself) and nesting deeper than [`MAX_NESTING_DEPTH`] print as
-//!   null instead of looping.
+//! - Nesting deeper than [`MAX_NESTING_DEPTH`] prints (and detaches) as null, so a cycle (a
+//!   map put inside itself) gives a finite text instead of looping.
 //!
 //! Text built-ins
 //! - [`FIND_IS_ONE_BASED`]: `find(s)` is 1-based and 0 when absent; `indexOf` is 0-based, -1
-//!   when absent.
-//! - `matches(regex)` must match the whole text, as Java's `String.matches`.
+//!   when absent. Positions count characters, not bytes.
+//! - `matches(regex)` must match the whole text, as Java's `String.matches`. Regular
+//!   expressions use the `regex` crate: Java's look-around and back-references are not
+//!   available and give an "Invalid regular expression" error.
 //! - `replaceAll` replacement text: `$1` refers to a group, as in Java; `\$` is a literal `$`.
+//! - `toList()` without a separator parses text that is a JSON array into its elements;
+//!   other text gives a one-element list. `toList("")` splits into characters.
+//! - `"".toMap()` is an empty map; other text that is not a JSON object is the error
+//!   "Cannot cast to MAP". JSON numbers beyond DECIMAL's range stay text.
+//! - `text.toString(pattern)` formats the text as a date when it holds one in a default
+//!   format (a date field that arrived as text); other text is returned unchanged.
 //! - `isBlank(x)`: true for null, empty text and whitespace-only text, and for empty lists
 //!   and maps.
+//! - `null.toString()` is empty text (while `"x" + null` is `"xnull"`): scripts write
+//!   `field.toString().trim()` on fields that may be missing.
+//!
+//! Numbers
+//! - `round()` without places, `ceil()` and `floor()` give a NUMBER; `round(n)` on a DECIMAL
+//!   gives a DECIMAL rounded half away from zero.
+//! - `toLong()` of a date-time is its epoch milliseconds, like `unixEpoch()`.
+//! - `toWords()` reads in English title case ("One Thousand Two Hundred Thirty Four").
+//!
+//! Dates
+//! - Date-times carry no zone: they are wall-clock times in the run's time zone
+//!   (`Heap::time_zone`, UTC unless the VM sets the organization's). `toString(pattern,
+//!   zone)` converts to `zone`; `toDate(pattern, zone)` and text with an offset convert
+//!   from it.
+//! - Text without a pattern is tried against the reference's default formats in the
+//!   reference's order with strict digit counts (so `01/02/2024` is 2 January, `MM/dd/yyyy`
+//!   coming before `dd/MM/yyyy`), each optionally followed by a time; ISO 8601 text is also
+//!   accepted. Two-digit years up to `datetime::TWO_DIGIT_YEAR_PIVOT` are in the 2000s.
 //! - [`WEEKDAY_SUNDAY_IS_ONE`]: `weekday()` / `getDayOfWeek()` give 1 = Sunday ... 7 = Saturday.
 //! - [`UNIX_EPOCH_IN_MILLISECONDS`]: `unixEpoch()` counts milliseconds.
-//! - Encryption outputs: `hmacsha1/256/512(data, key)` and `md5`/`sha256`/`sha512` return
-//!   lower-case hex by default; an output argument `"base64"` gives base64 instead.
-//! - Text functions refuse to produce text longer than [`DEFAULT_MAX_TEXT_BYTES`] (Zoho's
-//!   300 KB per parameter is an input limit; we bound outputs at a larger, configurable size).
+//! - Adding months clamps the day to the month's length (31 January + 1 month is 29
+//!   February in a leap year). `addBusinessDay` skips Saturdays and Sundays.
+//!
+//! Lists and maps
+//! - `sort()` sorts the list in place and also returns it, so both `list.sort();` and
+//!   `sorted = list.sort();` work. Mixed lists order null, booleans, numbers, dates, times,
+//!   text. `distinct()`, `intersect()` and `subList()` return new lists.
+//! - `list.remove(i)` removes by index and returns the element; a text argument that is not
+//!   a number removes that value instead.
+//! - `add`, `put` and the other changing methods return null.
+//!
+//! Encoding
+//! - `encodeUrl`/`urlEncode` encode as Java's `URLEncoder` (space becomes `+`). A map or
+//!   list argument is encoded as its JSON text (scripts write `urlEncode({"data": list})`);
+//!   `urlDecode` of a value that is not text is null, as Zoho documents.
+//! - `hmacsha1/256/512(key, message, [output])`: key first, base64 output unless `"hex"`
+//!   (lower case) or `"binary"` is asked for. `md5` defaults to hex, `sha1`/`sha256`/`sha512`
+//!   to base64.
+//!
+//! Limits and memory
+//! - Built-ins refuse to produce text longer than [`DEFAULT_MAX_TEXT_BYTES`] (Zoho's 300 KB
+//!   per parameter is an input limit; we bound outputs at a larger, configurable size) and
+//!   to grow the heap beyond [`DEFAULT_MAX_HEAP_ELEMENTS`] list elements plus map entries.
+//! - Lists and maps nothing reaches are reclaimed only when the VM runs
+//!   `Heap::collect_garbage`; [`COLLECTION_MINIMUM_GROWTH`] sets how often it is wanted.
 
 /// DECIMAL is exact base-10 arithmetic.
 pub const DECIMALS_ARE_EXACT: bool = true;
