@@ -6,6 +6,11 @@
 peer_state_dir=$(mktemp -d -t trestle-peers.XXXXXX)
 peer_pids=()
 
+# A free loopback port, so the suite never collides with servers a developer already runs.
+pick_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 stop_all_peers() {
   for pid in "${peer_pids[@]:-}"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
@@ -23,7 +28,8 @@ start_postgres() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
   postgres_bin_dir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-  local port=55432
+  local port
+  port=$(pick_free_port)
   mkdir -p "$peer_state_dir/pgdata"
   chown -R postgres:postgres "$peer_state_dir"
   runuser -u postgres -- "$postgres_bin_dir/initdb" -D "$peer_state_dir/pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
@@ -38,7 +44,8 @@ start_postgres() {
 start_oidc_provider() {
   # npm oidc-provider, pinned by test-peers/oidc-provider/package-lock.json; loopback only.
   local peer_dir="${repo_root:-$(pwd)}/test-peers/oidc-provider"
-  local port=3000
+  local port
+  port=$(pick_free_port)
   echo "== installing oidc-provider (npm ci)"
   (cd "$peer_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   PORT=$port node "$peer_dir/server.mjs" >"$peer_state_dir/oidc-provider.log" 2>&1 &
@@ -61,7 +68,8 @@ start_httpbin() {
   # PyPI httpbin under gunicorn, pinned in test-peers/requirements.txt, in test-peers/.venv;
   # loopback only. Threaded workers so /delay endpoints do not block other tests.
   local peers_dir="${repo_root:-$(pwd)}/test-peers"
-  local port=8081
+  local port
+  port=$(pick_free_port)
   if [ ! -x "$peers_dir/.venv/bin/python" ]; then
     python3 -m venv "$peers_dir/.venv"
   fi
