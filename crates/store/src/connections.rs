@@ -285,6 +285,12 @@ pub struct StoredCiphertext {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CiphertextLocation {
+    CustomService {
+        organization_id: OrganizationId,
+        service_key: String,
+        /// `client_id` or `client_secret`.
+        field: &'static str,
+    },
     ClientSecret {
         connection_id: ConnectionId,
     },
@@ -913,7 +919,34 @@ impl Connections<'_> {
             .await
         })
         .map_err(db_error("connection environment"))?;
+        let custom: Vec<(OrganizationId, String, Option<Vec<u8>>, Option<Vec<u8>>)> =
+            on_pool!(self.store.pools.reader(), executor => {
+                sqlx::query_as("SELECT organization_id, service_key, client_id, client_secret FROM custom_services")
+                    .fetch_all(executor)
+                    .await
+            })
+            .map_err(db_error("custom service"))?;
         let mut all = Vec::with_capacity(secrets.len() + credentials.len());
+        for (organization_id, service_key, client_id, client_secret) in custom {
+            for (field, ciphertext) in [("client_id", client_id), ("client_secret", client_secret)]
+            {
+                if let Some(ciphertext) = ciphertext {
+                    all.push(StoredCiphertext {
+                        associated_data: custom_service_associated_data(
+                            organization_id,
+                            &service_key,
+                            field,
+                        ),
+                        location: CiphertextLocation::CustomService {
+                            organization_id,
+                            service_key: service_key.clone(),
+                            field,
+                        },
+                        ciphertext,
+                    });
+                }
+            }
+        }
         for (connection_id, ciphertext) in secrets {
             all.push(StoredCiphertext {
                 location: CiphertextLocation::ClientSecret { connection_id },
@@ -943,6 +976,25 @@ impl Connections<'_> {
         new: &[u8],
     ) -> Result<bool, StoreError> {
         let result = match location {
+            CiphertextLocation::CustomService { organization_id, service_key, field } => {
+                let sql = if *field == "client_id" {
+                    "UPDATE custom_services SET client_id = $4 \
+                     WHERE organization_id = $1 AND service_key = $2 AND client_id = $3"
+                } else {
+                    "UPDATE custom_services SET client_secret = $4 \
+                     WHERE organization_id = $1 AND service_key = $2 AND client_secret = $3"
+                };
+                on_pool!(self.store.pools.writer(), executor => {
+                    sqlx::query(sql)
+                        .bind(organization_id)
+                        .bind(service_key)
+                        .bind(old)
+                        .bind(new)
+                        .execute(executor)
+                        .await
+                        .map(|done| done.rows_affected())
+                })
+            }
             CiphertextLocation::ClientSecret { connection_id } => on_pool!(self.store.pools.writer(), executor => {
                 sqlx::query("UPDATE connections SET oauth_client_secret = $3 WHERE id = $1 AND oauth_client_secret = $2")
                     .bind(connection_id)
