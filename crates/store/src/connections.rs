@@ -300,6 +300,9 @@ pub enum CiphertextLocation {
     },
 }
 
+/// (organization, service key, client id ciphertext, client secret ciphertext).
+type CustomServiceCiphertexts = (OrganizationId, String, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Connection queries; get it with [`Store::connections`].
 pub struct Connections<'s> {
     store: &'s Store,
@@ -919,7 +922,7 @@ impl Connections<'_> {
             .await
         })
         .map_err(db_error("connection environment"))?;
-        let custom: Vec<(OrganizationId, String, Option<Vec<u8>>, Option<Vec<u8>>)> =
+        let custom: Vec<CustomServiceCiphertexts> =
             on_pool!(self.store.pools.reader(), executor => {
                 sqlx::query_as("SELECT organization_id, service_key, client_id, client_secret FROM custom_services")
                     .fetch_all(executor)
