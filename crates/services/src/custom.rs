@@ -347,21 +347,21 @@ impl CustomServiceInput {
                 format!("not used by auth type {}", auth_type.as_str()),
             ));
         }
-        if let Some(name) = &self.token_param_name {
-            if !is_parameter_name(name) {
-                errors.push(FieldError::new(
-                    "token_param_name",
-                    "must be a non-empty name without spaces, colons or line breaks",
-                ));
-            }
+        if let Some(name) = &self.token_param_name
+            && !is_parameter_name(name)
+        {
+            errors.push(FieldError::new(
+                "token_param_name",
+                "must be a non-empty name without spaces, colons or line breaks",
+            ));
         }
-        if let Some(prefix) = &self.token_prefix {
-            if prefix.contains(['\r', '\n', '{', '}']) {
-                errors.push(FieldError::new(
-                    "token_prefix",
-                    "must not contain line breaks or braces",
-                ));
-            }
+        if let Some(prefix) = &self.token_prefix
+            && prefix.contains(['\r', '\n', '{', '}'])
+        {
+            errors.push(FieldError::new(
+                "token_prefix",
+                "must not contain line breaks or braces",
+            ));
         }
         if !is_oauth2 && (self.client_authentication.is_some() || self.pkce.is_some()) {
             errors.push(FieldError::new(

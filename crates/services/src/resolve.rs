@@ -323,13 +323,13 @@ impl ServiceDefinition {
                     ),
                 });
             }
-            if let Some(pattern) = &setting.pattern {
-                if !full_match(pattern, value) {
-                    return Err(ServicesError::InvalidSetting {
-                        setting: setting.name.clone(),
-                        reason: format!("`{value}` does not match the pattern `{pattern}`"),
-                    });
-                }
+            if let Some(pattern) = &setting.pattern
+                && !full_match(pattern, value)
+            {
+                return Err(ServicesError::InvalidSetting {
+                    setting: setting.name.clone(),
+                    reason: format!("`{value}` does not match the pattern `{pattern}`"),
+                });
             }
             effective.insert(setting.name.clone(), value.clone());
         }
@@ -357,15 +357,15 @@ impl ServiceDefinition {
         let effective = self.effective_settings(settings, captured)?;
         let mut variables = effective.clone();
         for setting in &self.settings {
-            if let Some(value) = effective.get(&setting.name) {
-                if let Some(choice) = setting.choices.iter().find(|choice| &choice.value == value) {
-                    variables.extend(
-                        choice
-                            .derived
-                            .iter()
-                            .map(|(name, value)| (name.clone(), value.clone())),
-                    );
-                }
+            if let Some(value) = effective.get(&setting.name)
+                && let Some(choice) = setting.choices.iter().find(|choice| &choice.value == value)
+            {
+                variables.extend(
+                    choice
+                        .derived
+                        .iter()
+                        .map(|(name, value)| (name.clone(), value.clone())),
+                );
             }
         }
         for (name, value) in captured {

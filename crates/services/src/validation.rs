@@ -245,13 +245,13 @@ impl ServiceDefinition {
                 ));
             }
             variables.insert(setting.name.clone());
-            if let Some(pattern) = &setting.pattern {
-                if let Err(error) = Regex::new(pattern) {
-                    errors.push(FieldError::new(
-                        format!("{field}.pattern"),
-                        format!("not a valid regular expression: {error}"),
-                    ));
-                }
+            if let Some(pattern) = &setting.pattern
+                && let Err(error) = Regex::new(pattern)
+            {
+                errors.push(FieldError::new(
+                    format!("{field}.pattern"),
+                    format!("not a valid regular expression: {error}"),
+                ));
             }
             if setting.choices_from.is_some() {
                 errors.push(FieldError::new(
@@ -279,13 +279,14 @@ impl ServiceDefinition {
                     Some(_) => {}
                 }
             }
-            if let Some(default) = &setting.default {
-                if !setting.choices.is_empty() && !values.contains(default.as_str()) {
-                    errors.push(FieldError::new(
-                        format!("{field}.default"),
-                        format!("`{default}` is not one of the choices"),
-                    ));
-                }
+            if let Some(default) = &setting.default
+                && !setting.choices.is_empty()
+                && !values.contains(default.as_str())
+            {
+                errors.push(FieldError::new(
+                    format!("{field}.default"),
+                    format!("`{default}` is not one of the choices"),
+                ));
             }
             if setting.required
                 && setting.default.is_none()
@@ -330,13 +331,13 @@ impl ServiceDefinition {
                 }
                 Ok(_) => {}
             }
-            if let Some(example) = &captured.example {
-                if !crate::resolve::full_match(&captured.pattern, example) {
-                    errors.push(FieldError::new(
-                        format!("{field}.example"),
-                        "does not match the pattern",
-                    ));
-                }
+            if let Some(example) = &captured.example
+                && !crate::resolve::full_match(&captured.pattern, example)
+            {
+                errors.push(FieldError::new(
+                    format!("{field}.example"),
+                    "does not match the pattern",
+                ));
             }
             if self.auth_type == AuthType::OAuth1 || !self.auth_type.is_oauth2() {
                 errors.push(FieldError::new(
@@ -450,13 +451,12 @@ impl ServiceDefinition {
             if let CredentialPlacement::Header { name, .. }
             | CredentialPlacement::Query { name, .. }
             | CredentialPlacement::Form { name, .. } = placement
+                && (name.trim().is_empty() || name.contains([' ', ':', '\r', '\n']))
             {
-                if name.trim().is_empty() || name.contains([' ', ':', '\r', '\n']) {
-                    errors.push(FieldError::new(
-                        format!("credential_placement[{index}].name"),
-                        "must be a non-empty name without spaces or colons",
-                    ));
-                }
+                errors.push(FieldError::new(
+                    format!("credential_placement[{index}].name"),
+                    "must be a non-empty name without spaces or colons",
+                ));
             }
             if matches!(placement, CredentialPlacement::OAuth1Signature)
                 && self.auth_type != AuthType::OAuth1

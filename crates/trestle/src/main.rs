@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod keys_command;
+mod services_command;
+
 #[derive(Debug, Parser)]
 #[command(name = "trestle", version, about = "Connections, Deluge functions and a Bigin-compatible CRM for topping developers")]
 struct Cli {
@@ -13,9 +16,24 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// The service catalog: list services, show one definition.
+    Services(services_command::ServicesArgs),
+    /// Master keys for credentials at rest: generate, list, rotate.
+    Keys(keys_command::KeysArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Services(arguments) => services_command::run(arguments),
+        Command::Keys(arguments) => keys_command::run(arguments),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
