@@ -5,11 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod keys_command;
-mod services_command;
+mod admin_command;
+mod serve_command;
 
 #[derive(Debug, Parser)]
-#[command(name = "trestle", version, about = "Connections, Deluge functions and a Bigin-compatible CRM for topping developers")]
+#[command(
+    name = "trestle",
+    version,
+    about = "Connections, Deluge functions and a Bigin-compatible CRM for topping developers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,17 +21,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The service catalog: list services, show one definition.
-    Services(services_command::ServicesArgs),
-    /// Master keys for credentials at rest: generate, list, rotate.
-    Keys(keys_command::KeysArgs),
+    /// Run the server: zero-config SQLite under ./trestle-data, or --db postgres://...
+    Serve(serve_command::ServeArgs),
+    /// Operator tasks on the database, no running server needed.
+    Admin(admin_command::AdminArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Services(arguments) => services_command::run(arguments),
-        Command::Keys(arguments) => keys_command::run(arguments),
+        Command::Serve(arguments) => serve_command::run(arguments),
+        Command::Admin(arguments) => admin_command::run(arguments),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

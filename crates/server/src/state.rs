@@ -1,0 +1,34 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use trestle_store::Store;
+
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+
+/// Shared by every request; cheap to clone. Route groups that need more services (a vault, a
+/// connection manager) add a field here and construct it where `AppState::new` is called.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// State with a fresh metrics registry.
+    pub fn new(store: Store, config: ServerConfig) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Metrics::new(),
+        }
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Metrics {
+        state.metrics.clone()
+    }
+}

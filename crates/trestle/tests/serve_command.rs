@@ -1,0 +1,279 @@
+//! The real `trestle` binary: first-run output on an empty data folder, the one-time password
+//! working (and shown only once), `trestle admin`, and graceful shutdown on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_trestle");
+
+/// A `trestle serve` child process and the lines of its banner.
+struct ServeProcess {
+    child: Child,
+    banner: Vec<String>,
+    address: String,
+}
+
+impl ServeProcess {
+    fn start(data_dir: &std::path::Path) -> ServeProcess {
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("TRESTLE_DB")
+            .env_remove("TRESTLE_CONFIG")
+            .env_remove("TRESTLE_LISTEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
+        let mut banner = Vec::new();
+        loop {
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).unwrap();
+            assert!(
+                read > 0,
+                "trestle serve exited early; banner so far: {banner:?}"
+            );
+            let line = line.trim_end().to_owned();
+            let last = line.starts_with("Press Ctrl-C");
+            banner.push(line);
+            if last {
+                break;
+            }
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+        });
+        let address = banner[0]
+            .strip_prefix("Trestle is running at http://")
+            .unwrap()
+            .to_owned();
+        ServeProcess {
+            child,
+            banner,
+            address,
+        }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return exit;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("trestle serve did not stop within 10 s of SIGTERM");
+    }
+}
+
+/// A raw HTTP/1.1 request; returns status and body.
+fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn redact_banner(banner: &[String], address: &str, data_dir: &std::path::Path) -> String {
+    banner
+        .iter()
+        .map(|line| {
+            let line = line.replace(address, "127.0.0.1:PORT");
+            let line = line.replace(&data_dir.display().to_string(), "DATA_DIR");
+            if let Some(prefix) = line.strip_prefix("  password: ") {
+                assert_eq!(prefix.len(), 24, "one-time password length");
+                "  password: [one-time password]".to_owned()
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn first_start_prints_the_url_and_a_one_time_admin_password_once() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let data_path = data_dir.path().join("trestle-data");
+    let server = ServeProcess::start(&data_path);
+    assert!(
+        data_path.join("trestle.db").exists(),
+        "the SQLite database was created"
+    );
+    insta::assert_snapshot!(
+        "first_run_banner",
+        redact_banner(&server.banner, &server.address, &data_path)
+    );
+    let password = server
+        .banner
+        .iter()
+        .find_map(|line| line.strip_prefix("  password: "))
+        .unwrap()
+        .to_owned();
+    let (status, body) = http(&server.address, "GET", "/readyz", None);
+    assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}"));
+    let (status, body) = http(
+        &server.address,
+        "POST",
+        "/api/v1/auth/login",
+        Some(&format!(
+            "{{\"email\":\"admin@trestle.localhost\",\"password\":\"{password}\"}}"
+        )),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"must_change_password\":true"), "{body}");
+    let exit = server.terminate();
+    assert_eq!(exit.code(), Some(0), "SIGTERM exits 0");
+
+    // A second start on the same data folder shows no password.
+    let again = ServeProcess::start(&data_path);
+    assert!(
+        !again.banner.iter().any(|line| line.contains("password")),
+        "{:?}",
+        again.banner
+    );
+    assert_eq!(again.terminate().code(), Some(0));
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let server = ServeProcess::start(data_dir.path());
+    let address = server.address.clone();
+    // A sign-in spends real time in password hashing; SIGTERM arrives while it runs.
+    let request = std::thread::spawn(move || {
+        http(
+            &address,
+            "POST",
+            "/api/v1/auth/login",
+            Some("{\"email\":\"admin@trestle.localhost\",\"password\":\"wrong password\"}"),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    let exit = server.terminate();
+    let (status, body) = request.join().unwrap();
+    assert_eq!(status, 401, "the in-flight request got its answer: {body}");
+    assert_eq!(exit.code(), Some(0));
+}
+
+#[test]
+fn admin_commands_work_on_the_database_without_a_server() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = Command::new(BINARY)
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env_remove("TRESTLE_DB")
+            .env_remove("TRESTLE_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "trestle admin {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let created = run(&["create-org", "--name", "Zylker"]);
+    let organization_id = created
+        .lines()
+        .find_map(|line| line.strip_prefix("organization: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(run(&["list-orgs"]).contains("\tZylker"));
+    let user = run(&[
+        "create-user",
+        "--email",
+        "dev@zylker.test",
+        "--org",
+        &organization_id,
+        "--role",
+        "developer",
+    ]);
+    assert!(user.contains("one-time password: "), "{user}");
+    let token = run(&[
+        "issue-token",
+        "--org",
+        &organization_id,
+        "--email",
+        "dev@zylker.test",
+        "--name",
+        "ci",
+    ]);
+    assert!(token.trim().starts_with("trestle_"), "{token}");
+    let reset = run(&["reset-password", "--email", "dev@zylker.test"]);
+    let new_password = reset
+        .lines()
+        .find_map(|line| line.strip_prefix("one-time password: "))
+        .unwrap();
+    assert_eq!(new_password.len(), 24);
+
+    // The token works against a server on the same data folder.
+    let server = ServeProcess::start(data_dir.path());
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    write!(
+        stream,
+        "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\r\n",
+        token.trim()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("dev@zylker.test"));
+    assert_eq!(server.terminate().code(), Some(0));
+
+    // Bad input is a clear error, not a panic.
+    let output = Command::new(BINARY)
+        .args([
+            "admin",
+            "issue-token",
+            "--org",
+            "not-an-id",
+            "--email",
+            "x@y.z",
+            "--name",
+            "n",
+            "--data-dir",
+        ])
+        .arg(data_dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not an organization id"), "{stderr}");
+}
