@@ -108,6 +108,7 @@ pub const METHOD_NAMES: &[&str] = &[
     "toDecimal",
     "toBoolean",
     "abs",
+    "truncate",
     "ceil",
     "floor",
     "round",

@@ -56,6 +56,16 @@ pub(crate) fn method(
         "ceil" => call.count(0, 0).and_then(|()| whole(value.ceil())),
         "floor" => call.count(0, 0).and_then(|()| whole(value.floor())),
         "round" => round(call, value, is_long),
+        "truncate" => call.count(0, 1).and_then(|()| {
+            let places = call.optional_long(0)?.unwrap_or(0).clamp(0, 28);
+            let places = u32::try_from(places).unwrap_or(0);
+            let truncated = value.round_dp_with_strategy(places, RoundingStrategy::ToZero);
+            if places == 0 {
+                whole(truncated)
+            } else {
+                Ok(Value::Decimal(truncated))
+            }
+        }),
         "frac" => call.count(0, 0).map(|()| Value::Decimal(value.fract())),
         "sqrt" => unary(call, value, f64::sqrt),
         "exp" => unary(call, value, f64::exp),
@@ -139,7 +149,7 @@ fn round(call: &Call<'_>, value: Decimal, is_long: bool) -> Result<Value, Builti
     }
     let places = u32::try_from(places.min(28)).unwrap_or(28);
     let rounded = value.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
-    if !call.has(0) {
+    if places == 0 {
         return whole(rounded);
     }
     Ok(Value::Decimal(rounded))

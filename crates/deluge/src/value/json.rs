@@ -451,6 +451,18 @@ mod tests {
     }
 
     #[test]
+    fn owned_values_convert_to_and_from_plain_json() {
+        let json: serde_json::Value =
+            serde_json::from_str(r#"{"b":1,"a":[0.1,"x",null,false]}"#).unwrap();
+        let owned = OwnedValue::from_json(json.clone());
+        let OwnedValue::Map(entries) = &owned else {
+            panic!("expected a map")
+        };
+        assert_eq!(entries.keys().collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(owned.to_json(), json);
+    }
+
+    #[test]
     fn lenient_json_text_is_accepted() {
         let mut heap = Heap::new();
         let cases = [

@@ -112,6 +112,21 @@ impl OwnedValue {
         heap.display(&value)
     }
 
+    /// A value from plain JSON, by the same rules as [`Heap::from_json`]: integers that fit
+    /// 64 bits are NUMBER, other numbers exact DECIMAL, objects keep their key order.
+    pub fn from_json(json: serde_json::Value) -> OwnedValue {
+        let mut heap = Heap::new();
+        let value = heap.from_json(json);
+        heap.detach(&value)
+    }
+
+    /// Plain JSON, by the same rules as [`Heap::to_json`].
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut heap = Heap::new();
+        let value = heap.attach(self.clone());
+        heap.to_json(&value)
+    }
+
     /// The JSON text form (maps and lists as JSON, text as a JSON string).
     pub fn to_json_text(&self) -> String {
         let mut heap = Heap::new();
