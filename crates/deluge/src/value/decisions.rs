@@ -506,6 +506,26 @@ mod tests {
     }
 
     #[test]
+    fn shared_sub_lists_cannot_make_copies_or_comparisons_exponential() {
+        let mut heap = Heap::with_limits(crate::value::BuiltinLimits {
+            max_heap_elements: 10_000,
+            ..Default::default()
+        });
+        let mut first = heap.new_list_value(vec![Value::Long(1)]);
+        let mut second = heap.new_list_value(vec![Value::Long(1)]);
+        for _ in 0..60 {
+            first = heap.new_list_value(vec![first.clone(), first]);
+            second = heap.new_list_value(vec![second.clone(), second]);
+        }
+        // Each of these would visit 2^60 nodes without a budget.
+        let detached = heap.detach(&first);
+        assert!(serde_json::to_string(&detached).unwrap().contains("null"));
+        assert!(heap.to_json(&first).to_string().contains("null"));
+        assert!(!heap.values_equal(&first, &second));
+        assert!(heap.values_equal(&first, &first.clone()));
+    }
+
+    #[test]
     fn text_search_positions() {
         const { assert!(FIND_IS_ONE_BASED) };
         let mut heap = Heap::new();

@@ -13,11 +13,18 @@ impl Heap {
     /// file becomes its name. Decimals go through `f64` only when they are not whole
     /// (`serde_json` has no exact decimal); use [`Heap::to_json_text`] for exact text.
     pub fn to_json(&self, value: &Value) -> serde_json::Value {
-        self.to_json_at(value, 0)
+        let mut budget = self.limits.max_heap_elements;
+        self.to_json_at(value, 0, &mut budget)
     }
 
-    fn to_json_at(&self, value: &Value, depth: usize) -> serde_json::Value {
+    fn to_json_at(&self, value: &Value, depth: usize, budget: &mut usize) -> serde_json::Value {
         use serde_json::Value as Json;
+        if matches!(value, Value::List(_) | Value::Map(_)) {
+            if *budget == 0 {
+                return Json::Null;
+            }
+            *budget -= 1;
+        }
         match value {
             Value::Null => Json::Null,
             Value::Boolean(b) => Json::Bool(*b),
@@ -35,7 +42,7 @@ impl Heap {
                 Json::Array(
                     self.list(*id)
                         .iter()
-                        .map(|element| self.to_json_at(element, depth + 1))
+                        .map(|element| self.to_json_at(element, depth + 1, budget))
                         .collect(),
                 )
             }
@@ -46,7 +53,9 @@ impl Heap {
                 Json::Object(
                     self.map(*id)
                         .iter()
-                        .map(|(key, element)| (key.clone(), self.to_json_at(element, depth + 1)))
+                        .map(|(key, element)| {
+                            (key.clone(), self.to_json_at(element, depth + 1, budget))
+                        })
                         .collect(),
                 )
             }

@@ -548,13 +548,23 @@ impl Heap {
 
     // ----- tree forms -----
 
-    /// Copies a value and everything it reaches out of the heap. Cycles and nesting deeper
-    /// than [`BuiltinLimits::max_nesting_depth`] become null.
+    /// Copies a value and everything it reaches out of the heap. Cycles, nesting deeper than
+    /// [`BuiltinLimits::max_nesting_depth`], and lists and maps beyond
+    /// [`BuiltinLimits::max_heap_elements`] copies become null.
     pub fn detach(&self, value: &Value) -> OwnedValue {
-        self.detach_at(value, 0)
+        // A list holding the same list twice, nested 60 deep, is small in the heap but has
+        // 2^60 nodes as a tree: the budget stops the copy at the heap's element limit.
+        let mut budget = self.limits.max_heap_elements;
+        self.detach_at(value, 0, &mut budget)
     }
 
-    fn detach_at(&self, value: &Value, depth: usize) -> OwnedValue {
+    fn detach_at(&self, value: &Value, depth: usize, budget: &mut usize) -> OwnedValue {
+        if matches!(value, Value::List(_) | Value::Map(_)) {
+            if *budget == 0 {
+                return OwnedValue::Null;
+            }
+            *budget -= 1;
+        }
         match value {
             Value::Null => OwnedValue::Null,
             Value::Boolean(b) => OwnedValue::Boolean(*b),
@@ -572,7 +582,7 @@ impl Heap {
                 OwnedValue::List(
                     self.list(*id)
                         .iter()
-                        .map(|element| self.detach_at(element, depth + 1))
+                        .map(|element| self.detach_at(element, depth + 1, budget))
                         .collect(),
                 )
             }
@@ -583,7 +593,9 @@ impl Heap {
                 OwnedValue::Map(
                     self.map(*id)
                         .iter()
-                        .map(|(key, element)| (key.clone(), self.detach_at(element, depth + 1)))
+                        .map(|(key, element)| {
+                            (key.clone(), self.detach_at(element, depth + 1, budget))
+                        })
                         .collect(),
                 )
             }

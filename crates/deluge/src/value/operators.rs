@@ -128,12 +128,27 @@ impl Heap {
 
     /// `==`: never an error (see [`decisions`]).
     pub fn values_equal(&self, left: &Value, right: &Value) -> bool {
-        self.equal_at(left, right, 0)
+        let budget = std::cell::Cell::new(self.limits.max_heap_elements);
+        self.equal_at(left, right, 0, &budget)
     }
 
-    fn equal_at(&self, left: &Value, right: &Value, depth: usize) -> bool {
+    /// `budget` bounds the lists and maps compared, so values sharing sub-lists cannot make
+    /// a comparison exponential; past it, values count as unequal.
+    fn equal_at(
+        &self,
+        left: &Value,
+        right: &Value,
+        depth: usize,
+        budget: &std::cell::Cell<usize>,
+    ) -> bool {
         if depth > self.limits.max_nesting_depth {
             return false;
+        }
+        if matches!(left, Value::List(_) | Value::Map(_)) {
+            if budget.get() == 0 {
+                return false;
+            }
+            budget.set(budget.get() - 1);
         }
         match (left, right) {
             (Value::Null, Value::Null) => true,
@@ -144,7 +159,10 @@ impl Heap {
                     return true;
                 }
                 let (a, b) = (self.list(*a), self.list(*b));
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.equal_at(x, y, depth + 1))
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| self.equal_at(x, y, depth + 1, budget))
             }
             (Value::Map(a), Value::Map(b)) => {
                 if a == b {
@@ -152,8 +170,10 @@ impl Heap {
                 }
                 let (a, b) = (self.map(*a), self.map(*b));
                 a.len() == b.len()
-                    && a.iter()
-                        .all(|(key, x)| b.get(key).is_some_and(|y| self.equal_at(x, y, depth + 1)))
+                    && a.iter().all(|(key, x)| {
+                        b.get(key)
+                            .is_some_and(|y| self.equal_at(x, y, depth + 1, budget))
+                    })
             }
             (Value::File(a), Value::File(b)) => a == b,
             _ => scalar_order(left, right) == Some(Ordering::Equal),
