@@ -23,8 +23,8 @@ mod tests;
 use crate::value::{Heap, Value};
 
 pub use names::{
-    FUNCTION_NAMES, METHOD_NAMES, is_known_function, is_known_method, suggest_function,
-    suggest_method,
+    FUNCTION_NAMES, METHOD_NAMES, UNSUPPORTED_NAMES, is_known_function, is_known_method,
+    suggest_function, suggest_method, unsupported_reason,
 };
 
 use arguments::Call;
@@ -70,6 +70,8 @@ pub enum BuiltinErrorKind {
     InvalidPattern,
     /// An argument has the right type but a value the function cannot use.
     InvalidArgument,
+    /// A built-in of Zoho's that Trestle deliberately does not provide.
+    NotSupported,
 }
 
 impl BuiltinErrorKind {
@@ -91,6 +93,7 @@ impl BuiltinErrorKind {
             BuiltinErrorKind::UnknownMethod => "DELUGE_UNKNOWN_METHOD",
             BuiltinErrorKind::InvalidPattern => "DELUGE_INVALID_PATTERN",
             BuiltinErrorKind::InvalidArgument => "DELUGE_INVALID_ARGUMENT",
+            BuiltinErrorKind::NotSupported => "DELUGE_NOT_SUPPORTED",
         }
     }
 }
@@ -185,6 +188,9 @@ pub fn call_function(
     arguments: &[Value],
 ) -> Result<Value, BuiltinError> {
     let name = lowercase_function_name;
+    if let Some((display, reason)) = unsupported_reason(name) {
+        return Err(not_supported(display, reason));
+    }
     if let Some(result) = global_function(heap, name, arguments) {
         return result;
     }
@@ -269,7 +275,17 @@ fn dispatch_method(call: &mut Call<'_>) -> Result<Value, BuiltinError> {
     Err(unknown_method(call.heap, &receiver, name))
 }
 
+fn not_supported(display: &str, reason: &str) -> BuiltinError {
+    BuiltinError::new(
+        BuiltinErrorKind::NotSupported,
+        format!("{display} is not supported here: {reason}"),
+    )
+}
+
 fn unknown_method(heap: &Heap, receiver: &Value, name: &str) -> BuiltinError {
+    if let Some((display, reason)) = unsupported_reason(name) {
+        return not_supported(display, reason);
+    }
     if receiver.is_null() {
         return BuiltinError::new(
             BuiltinErrorKind::NullValue,

@@ -269,6 +269,67 @@ pub const FUNCTION_NAMES: &[&str] = &[
     "hmacmd5",
 ];
 
+/// Built-ins of the reference that Trestle deliberately does not provide, with the reason
+/// given to the script's author. They count as known (a script using them compiles) and
+/// fail when called.
+pub const UNSUPPORTED_NAMES: &[(&str, &str)] = &[
+    (
+        "aesEncode",
+        "Zoho does not document the key derivation and padding of its AES functions, so no compatible result can be produced; encrypt on the receiving service instead",
+    ),
+    (
+        "aesDecode",
+        "Zoho does not document the key derivation and padding of its AES functions, so no compatible result can be produced",
+    ),
+    (
+        "aesEncode128",
+        "Zoho does not document the key derivation and padding of its AES functions, so no compatible result can be produced",
+    ),
+    (
+        "aesDecode128",
+        "Zoho does not document the key derivation and padding of its AES functions, so no compatible result can be produced",
+    ),
+    (
+        "addBusinessHour",
+        "business hours are an organization setting Trestle does not have; use addHour",
+    ),
+    (
+        "subBusinessHour",
+        "business hours are an organization setting Trestle does not have; use subHour",
+    ),
+    (
+        "nextWeekDay",
+        "its arguments are not documented; use addDay with weekday()",
+    ),
+    (
+        "previousWeekDay",
+        "its arguments are not documented; use subDay with weekday()",
+    ),
+    (
+        "totalMonth",
+        "its meaning is not documented; use monthsBetween",
+    ),
+    (
+        "totalYear",
+        "its meaning is not documented; use yearsBetween",
+    ),
+    ("extract", "unpacking archives is not supported"),
+    (
+        "toXml",
+        "converting values to XML is not supported; build the XML text",
+    ),
+];
+
+/// Why a known but unsupported built-in cannot be called, if `name` is one.
+pub fn unsupported_reason(name: &str) -> Option<(&'static str, &'static str)> {
+    let lower = lower_case(name);
+    let name = lower.strip_prefix("zoho.encryption.").unwrap_or(&lower);
+    UNSUPPORTED_NAMES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .copied()
+}
+
 /// Methods of text; numbers and booleans accept them through their printed form.
 const TEXT_METHOD_NAMES: &[&str] = &[
     "contains",
@@ -387,9 +448,10 @@ fn lower_case(name: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Whether `name` (any case) is a built-in method.
+/// Whether `name` (any case) is a built-in method (supported or not, see
+/// [`unsupported_reason`]).
 pub fn is_known_method(name: &str) -> bool {
-    index().methods.contains_key(lower_case(name).as_ref())
+    index().methods.contains_key(lower_case(name).as_ref()) || unsupported_reason(name).is_some()
 }
 
 /// Whether `name` (any case, dotted `zoho.encryption.*` names included) can be called as
@@ -397,7 +459,9 @@ pub fn is_known_method(name: &str) -> bool {
 pub fn is_known_function(name: &str) -> bool {
     let lower = lower_case(name);
     let name = lower.strip_prefix("zoho.encryption.").unwrap_or(&lower);
-    index().functions.contains_key(name) || index().methods.contains_key(name)
+    index().functions.contains_key(name)
+        || index().methods.contains_key(name)
+        || unsupported_reason(name).is_some()
 }
 
 /// The closest method name, for "did you mean".

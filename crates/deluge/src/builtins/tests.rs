@@ -180,6 +180,32 @@ fn methods_on_null_fail_except_the_null_checks() {
 }
 
 #[test]
+fn unsupported_built_ins_are_known_and_fail_with_their_reason() {
+    let mut heap = Heap::new();
+    for (name, reason) in super::UNSUPPORTED_NAMES {
+        assert!(is_known_function(name), "{name}");
+        let error =
+            call_function(&mut heap, &name.to_ascii_lowercase(), &[Value::text("x")]).unwrap_err();
+        assert_eq!(error.code(), "DELUGE_NOT_SUPPORTED");
+        assert!(error.message().contains(reason), "{}", error.message());
+    }
+    let error = call_function(
+        &mut heap,
+        "zoho.encryption.aesencode",
+        &[Value::text("k"), Value::text("x")],
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .message()
+            .starts_with("aesEncode is not supported here")
+    );
+    let date = Value::Date(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+    let error = call_method(&mut heap, &date, "addbusinesshour", &[Value::Long(1)]).unwrap_err();
+    assert_eq!(error.code(), "DELUGE_NOT_SUPPORTED");
+}
+
+#[test]
 fn unknown_names_suggest_the_closest_built_in() {
     let mut heap = Heap::new();
     let error = call_method(&mut heap, &Value::text("a"), "touppercas", &[]).unwrap_err();
