@@ -6,6 +6,11 @@
 //! are cheap to clone and `Send + 'static` without locks. [`OwnedValue`] is the heap-free
 //! tree form used for effects, journals and cassettes.
 //!
+//! Memory: built-ins refuse to grow the heap past [`BuiltinLimits::max_heap_elements`] or to
+//! produce text past [`BuiltinLimits::max_text_bytes`]. Lists and maps nothing reaches stay
+//! in the arena until the VM calls [`Heap::collect_garbage`] with every live value as a
+//! root ([`Heap::wants_collection`] says when it is worth it); their slots are then reused.
+//!
 //! Every decision on a question the Deluge reference leaves open is in [`decisions`].
 
 pub mod datetime;
