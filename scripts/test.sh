@@ -21,10 +21,25 @@ fi
 
 start_all_peers
 
-echo "== cargo fmt --check"
-cargo fmt --all -- --check
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== cargo test"
-cargo test --workspace --no-fail-fast 2>&1 | tee "$peer_state_dir/cargo-test.log"
-run_post_test_checks
+# Every stage runs even when an earlier one failed, so one CI run reports everything; the
+# script fails at the end if any stage did.
+failed_stages=()
+run_stage() {
+  local name=$1
+  shift
+  echo "== $name"
+  if ! "$@"; then
+    failed_stages+=("$name")
+  fi
+}
+
+run_stage "cargo test" cargo test --workspace --no-fail-fast
+run_stage "post-test checks" run_post_test_checks
+run_stage "cargo fmt --check" cargo fmt --all -- --check
+run_stage "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+if [ ${#failed_stages[@]} -gt 0 ]; then
+  echo "FAILED stages: ${failed_stages[*]}" >&2
+  exit 1
+fi
+echo "All stages passed."
