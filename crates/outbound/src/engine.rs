@@ -570,9 +570,11 @@ impl OutboundEngine {
         })?;
 
         let limit = inner.config.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|length| length > limit)
+        // A HEAD response announces the GET body's length without sending it.
+        if hop.method != Method::Head
+            && response
+                .content_length()
+                .is_some_and(|length| length > limit)
         {
             return Err(OutboundError::ResponseTooLarge {
                 url: display_url,

@@ -1,7 +1,9 @@
 //! Redaction by value: scrubs every known secret, in the forms it travels in, from any text.
 
 use std::fmt;
+use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -14,11 +16,13 @@ pub const MIN_REDACTED_SECRET_LENGTH: usize = 4;
 
 /// Scrubs secret values from strings and bytes: the raw value, its URL-encoded forms
 /// (percent-encoding with `%20` and form-encoding with `+`, upper and lower case hex), and
-/// its base64 forms (standard and URL-safe, padded and unpadded).
+/// its base64 forms (standard and URL-safe, padded and unpadded). One pass over the text
+/// whatever the number of secrets (Aho-Corasick, leftmost-longest: a secret containing
+/// another is replaced whole).
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Longest first, so a secret that contains another is replaced whole.
     needles: Vec<String>,
+    automaton: Option<Arc<AhoCorasick>>,
 }
 
 impl Redactor {
@@ -48,8 +52,19 @@ impl Redactor {
                 self.needles.push(form);
             }
         }
-        self.needles
-            .sort_by(|left, right| right.len().cmp(&left.len()).then(left.cmp(right)));
+        self.rebuild();
+    }
+
+    fn rebuild(&mut self) {
+        self.automaton = if self.needles.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&self.needles)
+                .ok()
+                .map(Arc::new)
+        };
     }
 
     /// Adds every secret of another redactor.
@@ -59,8 +74,7 @@ impl Redactor {
                 self.needles.push(needle.clone());
             }
         }
-        self.needles
-            .sort_by(|left, right| right.len().cmp(&left.len()).then(left.cmp(right)));
+        self.rebuild();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -69,31 +83,55 @@ impl Redactor {
 
     /// True when `text` contains any secret in any of its forms.
     pub fn contains_secret(&self, text: &str) -> bool {
-        self.needles
-            .iter()
-            .any(|needle| text.contains(needle.as_str()))
+        match &self.automaton {
+            Some(automaton) => automaton.is_match(text),
+            None => self
+                .needles
+                .iter()
+                .any(|needle| text.contains(needle.as_str())),
+        }
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let mut output = text.to_owned();
-        for needle in &self.needles {
-            if output.contains(needle.as_str()) {
-                output = output.replace(needle.as_str(), REDACTED);
+        match &self.automaton {
+            Some(automaton) => {
+                let replacements = vec![REDACTED; self.needles.len()];
+                automaton.replace_all(text, &replacements)
+            }
+            None if self.needles.is_empty() => text.to_owned(),
+            None => {
+                // Only if the automaton could not be built: slow but equally thorough.
+                let mut needles = self.needles.iter().collect::<Vec<_>>();
+                needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
+                let mut output = text.to_owned();
+                for needle in needles {
+                    output = output.replace(needle.as_str(), REDACTED);
+                }
+                output
             }
         }
-        output
     }
 
-    /// Scrubs secrets from raw bytes (response bodies), leaving everything else byte for byte.
+    /// Scrubs secrets from raw bytes (response bodies), leaving everything else byte for
+    /// byte. `None` when there was nothing to scrub.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let mut output: Option<Vec<u8>> = None;
-        for needle in &self.needles {
-            let current = output.as_deref().unwrap_or(bytes);
-            if let Some(replaced) = replace_bytes(current, needle.as_bytes(), REDACTED.as_bytes()) {
-                output = Some(replaced);
+        if self.needles.is_empty() {
+            return None;
+        }
+        match &self.automaton {
+            Some(automaton) => {
+                if !automaton.is_match(bytes) {
+                    return None;
+                }
+                let replacements = vec![REDACTED.as_bytes(); self.needles.len()];
+                Some(automaton.replace_all_bytes(bytes, &replacements))
+            }
+            None => {
+                let text = String::from_utf8_lossy(bytes);
+                self.contains_secret(&text)
+                    .then(|| self.redact(&text).into_bytes())
             }
         }
-        output
     }
 }
 
@@ -151,32 +189,6 @@ fn lowercase_percent_hex(encoded: &str) -> String {
         }
     }
     output
-}
-
-fn replace_bytes(haystack: &[u8], needle: &[u8], replacement: &[u8]) -> Option<Vec<u8>> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let mut output = Vec::new();
-    let mut start = 0;
-    let mut index = 0;
-    let mut found = false;
-    while index + needle.len() <= haystack.len() {
-        if &haystack[index..index + needle.len()] == needle {
-            output.extend_from_slice(&haystack[start..index]);
-            output.extend_from_slice(replacement);
-            index += needle.len();
-            start = index;
-            found = true;
-        } else {
-            index += 1;
-        }
-    }
-    if !found {
-        return None;
-    }
-    output.extend_from_slice(&haystack[start..]);
-    Some(output)
 }
 
 #[cfg(test)]

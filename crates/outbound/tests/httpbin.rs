@@ -252,6 +252,17 @@ async fn responses_over_the_size_cap_are_refused() {
         .await
         .unwrap();
     assert_eq!(exact.body.len(), 1024);
+    // HEAD announces a length over the cap without sending a body: not an error.
+    let head = engine
+        .send(
+            OutboundRequest::new(trestle_outbound::Method::Head, format!("{base}/bytes/2048")),
+            None,
+            &EgressContext::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
     for url in [
         // Declared Content-Length over the cap.
         format!("{base}/bytes/2048"),

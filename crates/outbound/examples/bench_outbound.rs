@@ -1,0 +1,300 @@
+//! Benchmark: requests through the outbound engine versus the same requests made directly
+//! with a plain reqwest client, against a loopback upstream, in the same run.
+//!
+//! ```text
+//! bench_outbound serve [--port 9300]          # the upstream (a tiny axum server)
+//! bench_outbound [--upstream URL] [--candidate-url URL] [--rounds 7] [--requests 2000]
+//!                [--concurrency 8] [--throughput-requests 8000]
+//! ```
+//! Without `--upstream` an upstream runs inside this process. Candidates measured against the
+//! direct baseline:
+//! - `engine`: `OutboundEngine::send` without a connection (SSRF guard on, loopback allowed
+//!   through `egress.allow`);
+//! - `engine+connection`: with a credential, host allow-list, a stand-in route from a service
+//!   host to the upstream, and response redaction;
+//! - `url` (with `--candidate-url`): a plain GET of another URL, e.g. the server's proxy
+//!   endpoint forwarding to the same upstream.
+//!
+//! Latency is measured one request at a time; throughput with `--concurrency` requests in
+//! flight. Rounds alternate baseline and candidates; the report gives per-round figures and
+//! their medians.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use trestle_outbound::{
+    CredentialAttachment, EgressContext, EgressPolicy, HostRoutes, OutboundConfig, OutboundEngine,
+    OutboundRequest, RetryPolicy, StaticHostList,
+};
+
+const BODY: &str = r#"{"data":[{"id":"4876876000000624001","Last_Name":"Doe","First_Name":"Jane","Email":"jane@example.com"}],"info":{"more_records":false}}"#;
+
+struct Options {
+    upstream: Option<String>,
+    candidate_url: Option<String>,
+    rounds: usize,
+    requests: usize,
+    concurrency: usize,
+    throughput_requests: usize,
+}
+
+fn parse_options(arguments: &[String]) -> Options {
+    let mut options = Options {
+        upstream: None,
+        candidate_url: None,
+        rounds: 7,
+        requests: 2000,
+        concurrency: 8,
+        throughput_requests: 8000,
+    };
+    let mut index = 0;
+    while index < arguments.len() {
+        let value = arguments.get(index + 1).cloned().unwrap_or_default();
+        match arguments[index].as_str() {
+            "--upstream" => options.upstream = Some(value),
+            "--candidate-url" => options.candidate_url = Some(value),
+            "--rounds" => options.rounds = value.parse().expect("--rounds N"),
+            "--requests" => options.requests = value.parse().expect("--requests N"),
+            "--concurrency" => options.concurrency = value.parse().expect("--concurrency N"),
+            "--throughput-requests" => {
+                options.throughput_requests = value.parse().expect("--throughput-requests N")
+            }
+            other => panic!("unknown option {other}"),
+        }
+        index += 2;
+    }
+    options
+}
+
+async fn serve(listener: tokio::net::TcpListener) {
+    let app = axum::Router::new().fallback(|| async {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            BODY,
+        )
+    });
+    axum::serve(listener, app).await.unwrap();
+}
+
+#[derive(Clone)]
+enum Candidate {
+    Direct(reqwest::Client, String),
+    Engine(OutboundEngine, String),
+    EngineWithConnection(
+        OutboundEngine,
+        Arc<CredentialAttachment>,
+        Arc<EgressContext>,
+        String,
+    ),
+}
+
+impl Candidate {
+    async fn once(&self) {
+        match self {
+            Candidate::Direct(client, url) => {
+                let response = client.get(url).send().await.unwrap();
+                assert!(response.status().is_success());
+                let body = response.bytes().await.unwrap();
+                assert!(!body.is_empty());
+            }
+            Candidate::Engine(engine, url) => {
+                let response = engine
+                    .send(OutboundRequest::get(url), None, &EgressContext::new())
+                    .await
+                    .unwrap();
+                assert_eq!(response.status, 200);
+            }
+            Candidate::EngineWithConnection(engine, credential, context, url) => {
+                let response = engine
+                    .send(OutboundRequest::get(url), Some(credential), context)
+                    .await
+                    .unwrap();
+                assert_eq!(response.status, 200);
+            }
+        }
+    }
+}
+
+struct LatencyRound {
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn latency_round(candidate: &Candidate, requests: usize) -> LatencyRound {
+    let mut samples = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let started = Instant::now();
+        candidate.once().await;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    LatencyRound {
+        p50: samples[samples.len() / 2],
+        p99: samples[(samples.len() * 99 / 100).min(samples.len() - 1)],
+    }
+}
+
+async fn throughput_round(candidate: &Candidate, requests: usize, concurrency: usize) -> f64 {
+    let per_task = requests / concurrency;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let candidate = candidate.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                candidate.once().await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    (per_task * concurrency) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|left, right| left.partial_cmp(right).unwrap());
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let arguments = std::env::args().skip(1).collect::<Vec<_>>();
+    if arguments.first().map(String::as_str) == Some("serve") {
+        let port = arguments
+            .iter()
+            .position(|argument| argument == "--port")
+            .and_then(|index| arguments.get(index + 1))
+            .map_or(9300, |port| port.parse().expect("--port N"));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        eprintln!("upstream listening on http://127.0.0.1:{port}");
+        serve(listener).await;
+        return;
+    }
+    let options = parse_options(&arguments);
+    let upstream = match &options.upstream {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(serve(listener));
+            format!("http://{address}")
+        }
+    };
+    let upstream_url = format!("{upstream}/crm/v2/Leads/4876876000000624001");
+
+    let direct = Candidate::Direct(reqwest::Client::new(), upstream_url.clone());
+    let engine = OutboundEngine::new(OutboundConfig {
+        egress: EgressPolicy::from_allow_list(["127.0.0.1/32", "::1/128"]).unwrap(),
+        retry: RetryPolicy::disabled(),
+        ..OutboundConfig::default()
+    })
+    .unwrap();
+    let credential = Arc::new(
+        CredentialAttachment::new(
+            "bench__crm",
+            Arc::new(StaticHostList::new(["www.zohoapis.com"])),
+        )
+        .with_header(
+            "Authorization",
+            "Zoho-oauthtoken 1000.0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef",
+        ),
+    );
+    let context = Arc::new(
+        EgressContext::new().with_routes(
+            HostRoutes::new()
+                .with_route("www.zohoapis.com", &upstream)
+                .unwrap(),
+        ),
+    );
+    let mut candidates = vec![
+        Candidate::Engine(engine.clone(), upstream_url.clone()),
+        Candidate::EngineWithConnection(
+            engine.clone(),
+            credential,
+            context,
+            "https://www.zohoapis.com/crm/v2/Leads/4876876000000624001".to_owned(),
+        ),
+    ];
+    let mut candidate_names = vec!["engine".to_owned(), "engine+connection".to_owned()];
+    if let Some(url) = &options.candidate_url {
+        candidates.push(Candidate::Direct(reqwest::Client::new(), url.clone()));
+        candidate_names.push(format!("url {url}"));
+    }
+
+    println!("upstream: {upstream_url}");
+    println!(
+        "rounds: {}, latency requests per round: {} (sequential), throughput requests per round: {} ({} in flight)",
+        options.rounds, options.requests, options.throughput_requests, options.concurrency
+    );
+    // Warm up pools and caches.
+    for candidate in std::iter::once(&direct).chain(candidates.iter()) {
+        latency_round(candidate, 200).await;
+    }
+
+    let mut added_p50 = vec![Vec::new(); candidates.len()];
+    let mut added_p99 = vec![Vec::new(); candidates.len()];
+    let mut ratio = vec![Vec::new(); candidates.len()];
+    let mut direct_p50 = Vec::new();
+    let mut direct_p99 = Vec::new();
+    let mut direct_rps = Vec::new();
+    for round in 1..=options.rounds {
+        let baseline = latency_round(&direct, options.requests).await;
+        let baseline_rps =
+            throughput_round(&direct, options.throughput_requests, options.concurrency).await;
+        direct_p50.push(micros(baseline.p50));
+        direct_p99.push(micros(baseline.p99));
+        direct_rps.push(baseline_rps);
+        print!(
+            "round {round}: direct p50 {:.1} us p99 {:.1} us {:.0} req/s",
+            micros(baseline.p50),
+            micros(baseline.p99),
+            baseline_rps
+        );
+        for (index, candidate) in candidates.iter().enumerate() {
+            let measured = latency_round(candidate, options.requests).await;
+            let rps =
+                throughput_round(candidate, options.throughput_requests, options.concurrency).await;
+            added_p50[index].push(micros(measured.p50) - micros(baseline.p50));
+            added_p99[index].push(micros(measured.p99) - micros(baseline.p99));
+            ratio[index].push(rps / baseline_rps);
+            print!(
+                " | {} p50 {:.1} us p99 {:.1} us {:.0} req/s",
+                candidate_names[index],
+                micros(measured.p50),
+                micros(measured.p99),
+                rps
+            );
+        }
+        println!();
+    }
+    println!();
+    println!(
+        "direct (median of rounds): p50 {:.1} us, p99 {:.1} us, {:.0} req/s",
+        median(&mut direct_p50),
+        median(&mut direct_p99),
+        median(&mut direct_rps)
+    );
+    for (index, name) in candidate_names.iter().enumerate() {
+        println!(
+            "{name} (median of rounds): added p50 {:+.1} us, added p99 {:+.1} us, throughput {:.1}% of direct",
+            median(&mut added_p50[index]),
+            median(&mut added_p99[index]),
+            100.0 * median(&mut ratio[index])
+        );
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark of the outbound request engine against a loopback upstream, versus calling the
+# upstream directly with a plain reqwest client in the same run (added latency at p50/p99,
+# throughput ratio; several rounds, medians).
+#
+# The upstream runs as its own process so client and server do not share one runtime.
+# Usage: ./scripts/bench-outbound.sh [--rounds 7] [--requests 2000] [--concurrency 8]
+#        [--throughput-requests 8000] [--candidate-url URL]
+# --candidate-url adds a plain GET of another URL as a candidate (e.g. the server's proxy
+# endpoint forwarding to the same upstream); --upstream URL uses an upstream you started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port="${TRESTLE_BENCH_UPSTREAM_PORT:-9300}"
+cargo build --quiet --release -p trestle-outbound --example bench_outbound
+target_dir="${CARGO_TARGET_DIR:-target}"
+binary="$target_dir/release/examples/bench_outbound"
+
+upstream_args=()
+if [[ " $* " != *" --upstream "* ]]; then
+  "$binary" serve --port "$port" 2>/dev/null &
+  upstream_pid=$!
+  trap 'kill "$upstream_pid" 2>/dev/null || true' EXIT
+  for attempt in $(seq 1 50); do
+    curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  upstream_args=(--upstream "http://127.0.0.1:$port")
+fi
+
+"$binary" "${upstream_args[@]}" "$@"
