@@ -136,18 +136,38 @@ pub fn run(arguments: KeysArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Re-encrypts every stored credential that is not under the vault's active key.
-///
-/// Owned by the connections work (it needs the store): open the store for `data_dir` (or the
-/// configured database), build the connections manager with `vault`, and call its
-/// `reencrypt_all`, printing the report. Until it is wired, it says so and fails, so `rotate`
-/// never claims a re-encryption it did not do; the new key is already active for new writes and
-/// the old keys remain, so nothing becomes unreadable.
+/// Re-encrypts every stored credential that is not under the vault's active key: opens the
+/// database (`TRESTLE_DB`, or the embedded default under `data_dir`) and runs the connections
+/// manager's compare-and-set loop, safe while servers keep running.
 fn reencrypt_stored_credentials(vault: &Vault, data_dir: &Path) -> anyhow::Result<()> {
-    let _ = (vault, data_dir);
-    anyhow::bail!(
-        "re-encrypting stored credentials is not wired into the CLI yet (connections store)"
-    )
+    let database_url = match std::env::var("TRESTLE_DB") {
+        Ok(url) if !url.is_empty() => url,
+        _ => format!("sqlite://{}?mode=rwc", data_dir.join("trestle.db").display()),
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let vault = std::sync::Arc::new(Vault::new(vault.keyring().clone()));
+    let report = runtime.block_on(async move {
+        let store = trestle_store::Store::connect(&database_url)
+            .await
+            .context("cannot open the database to re-encrypt stored credentials (set TRESTLE_DB or --data-dir)")?;
+        let tokens = trestle_connections::oauth::TokenClient::with_defaults()?;
+        let base_url = url::Url::parse("http://127.0.0.1/").context("base URL")?;
+        let manager = trestle_connections::ConnectionManager::new(
+            store,
+            vault,
+            tokens,
+            trestle_connections::ManagerConfig::new(base_url),
+        );
+        anyhow::Ok(manager.reencrypt_all().await?)
+    })?;
+    write_stdout(&format!(
+        "Re-encrypted {} of {} stored credential values under the new key ({} were rewritten concurrently by a refresh, already under the new key).\n",
+        report.reencrypted, report.examined, report.changed_concurrently
+    ))
 }
 
 fn refuse_when_environment_key_set() -> anyhow::Result<()> {
