@@ -16,6 +16,7 @@ mod audit;
 mod clock;
 pub mod connections;
 pub mod crm;
+pub mod oauth_provider;
 mod db;
 mod environments;
 mod error;
