@@ -14,6 +14,7 @@ pub mod builtins;
 pub mod compile;
 pub mod effect;
 pub mod error;
+pub mod fuzzing;
 pub mod limits;
 pub mod value;
 pub mod vm;

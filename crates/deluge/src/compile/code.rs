@@ -142,6 +142,10 @@ pub(crate) enum Op {
     Store(u32),
     Pop,
     Binary(Operator),
+    /// `top = top <op> slot`: the right operand is a variable, read in place.
+    BinarySlot { operator: Operator, slot: u32 },
+    /// `top = top <op> constant`.
+    BinaryConstant { operator: Operator, index: u32 },
     /// `slot = slot <op> pop()`, appending in place when the slot holds unshared text.
     Compound { slot: u32, operator: BinaryOperator },
     Not,

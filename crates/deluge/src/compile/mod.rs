@@ -5,6 +5,7 @@
 //! on after each one so that all of them are reported together.
 
 pub mod code;
+pub mod render;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -784,7 +785,6 @@ impl<'source> Compiler<'source> {
             }
             _ => {
                 self.expression(left);
-                self.expression(right);
                 let operator = match operator {
                     SyntaxOperator::Add => Operator::Arithmetic(BinaryOperator::Add),
                     SyntaxOperator::Subtract => Operator::Arithmetic(BinaryOperator::Subtract),
@@ -801,7 +801,37 @@ impl<'source> Compiler<'source> {
                     SyntaxOperator::NotIn => Operator::NotIn,
                     SyntaxOperator::And | SyntaxOperator::Or => Operator::Equal,
                 };
-                self.emit(Op::Binary(operator), span);
+                // A variable or literal on the right is read in place (fewer stack moves).
+                let mut simple_right = right;
+                while let ExprKind::Paren(inner) = &simple_right.kind {
+                    simple_right = inner;
+                }
+                match &simple_right.kind {
+                    ExprKind::Variable(identifier)
+                        if self.assigned.contains(&identifier.name)
+                            || self.slots.contains_key(&identifier.name) =>
+                    {
+                        let slot = self.slot(&identifier.name);
+                        self.emit(Op::BinarySlot { operator, slot }, span);
+                    }
+                    ExprKind::Text(_)
+                    | ExprKind::Long(_)
+                    | ExprKind::Boolean(_)
+                    | ExprKind::Decimal(_) => {
+                        self.expression(simple_right);
+                        if let Some(Op::Constant(index)) = self.code.last().copied() {
+                            self.code.pop();
+                            self.spans.pop();
+                            self.emit(Op::BinaryConstant { operator, index }, span);
+                        } else {
+                            self.emit(Op::Binary(operator), span);
+                        }
+                    }
+                    _ => {
+                        self.expression(right);
+                        self.emit(Op::Binary(operator), span);
+                    }
+                }
             }
         }
     }

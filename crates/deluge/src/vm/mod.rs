@@ -330,8 +330,26 @@ impl Run {
         Flow::Stop(Step::Failed(self.failure(error)))
     }
 
+    #[inline(always)]
     fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or(Value::Null)
+        match self.stack.pop() {
+            Some(value) => value,
+            None => Value::Null,
+        }
+    }
+
+    /// `top = top <op> right`, with whole-number arithmetic done in place.
+    #[inline(always)]
+    fn binary_in_place(&mut self, operator: Operator, right: &Value) -> Result<(), Fault> {
+        if let (Some(left), Value::Long(right)) = (self.stack.last_mut(), right)
+            && long_fast_path(operator, left, *right)
+        {
+            return Ok(());
+        }
+        let left = self.pop();
+        let value = self.binary(operator, left, right)?;
+        self.stack.push(value);
+        Ok(())
     }
 
     fn execute(&mut self) -> Step {
@@ -391,13 +409,35 @@ impl Run {
                 }
                 Op::Binary(operator) => {
                     let right = self.pop();
-                    let left = self.pop();
-                    match self.binary(operator, left, &right) {
-                        Ok(value) => {
-                            self.stack.push(value);
-                            Ok(())
+                    self.binary_in_place(operator, &right)
+                }
+                Op::BinarySlot { operator, slot } => {
+                    let done = match (self.stack.last_mut(), self.slots.get(slot as usize)) {
+                        (Some(left), Some(Value::Long(right))) => {
+                            long_fast_path(operator, left, *right)
                         }
-                        Err(fault) => Err(fault),
+                        _ => false,
+                    };
+                    if done {
+                        Ok(())
+                    } else {
+                        let right = self.slots.get(slot as usize).cloned().unwrap_or_default();
+                        self.binary_in_place(operator, &right)
+                    }
+                }
+                Op::BinaryConstant { operator, index } => {
+                    let right = constants.get(index as usize);
+                    let done = match (self.stack.last_mut(), right) {
+                        (Some(left), Some(Value::Long(right))) => {
+                            long_fast_path(operator, left, *right)
+                        }
+                        _ => false,
+                    };
+                    if done {
+                        Ok(())
+                    } else {
+                        let right = right.cloned().unwrap_or_default();
+                        self.binary_in_place(operator, &right)
                     }
                 }
                 Op::Compound { slot, operator } => self.compound(slot, operator),
@@ -683,34 +723,7 @@ impl Run {
         Ok(())
     }
 
-    #[inline]
     fn binary(&mut self, operator: Operator, left: Value, right: &Value) -> Result<Value, Fault> {
-        // Fast paths for whole numbers; everything else goes to the value rules.
-        if let (Value::Long(a), Value::Long(b)) = (&left, right) {
-            let (a, b) = (*a, *b);
-            let result = match operator {
-                Operator::Arithmetic(BinaryOperator::Add) => a.checked_add(b).map(Value::Long),
-                Operator::Arithmetic(BinaryOperator::Subtract) => {
-                    a.checked_sub(b).map(Value::Long)
-                }
-                Operator::Arithmetic(BinaryOperator::Multiply) => {
-                    a.checked_mul(b).map(Value::Long)
-                }
-                Operator::Less => Some(Value::Boolean(a < b)),
-                Operator::LessEqual => Some(Value::Boolean(a <= b)),
-                Operator::Greater => Some(Value::Boolean(a > b)),
-                Operator::GreaterEqual => Some(Value::Boolean(a >= b)),
-                Operator::Equal => Some(Value::Boolean(a == b)),
-                Operator::NotEqual => Some(Value::Boolean(a != b)),
-                Operator::Arithmetic(BinaryOperator::Remainder) if b > 0 => {
-                    Some(Value::Long(a % b))
-                }
-                _ => None,
-            };
-            if let Some(value) = result {
-                return Ok(value);
-            }
-        }
         match operator {
             Operator::Arithmetic(arithmetic) => Ok(self.heap.binary(arithmetic, left, right)?),
             Operator::Equal => Ok(Value::Boolean(self.heap.values_equal(&left, right))),
@@ -735,8 +748,18 @@ impl Run {
         let Some(target) = self.slots.get_mut(slot as usize) else {
             return Ok(());
         };
-        // Taking the value out leaves the text unshared, so `+` appends in place.
-        let left = std::mem::take(target);
+        if let Value::Long(right) = right
+            && long_fast_path(Operator::Arithmetic(operator), target, right)
+        {
+            return Ok(());
+        }
+        // Taking text out leaves it unshared, so `+` appends in place. Text `+` fails only
+        // at the text limit, which ends the run; other values are copied so that a caught
+        // error leaves the variable as it was.
+        let left = match target {
+            Value::Text(_) => std::mem::take(target),
+            other => other.clone(),
+        };
         let result = self.binary(Operator::Arithmetic(operator), left, &right)?;
         if let Some(target) = self.slots.get_mut(slot as usize) {
             *target = result;
@@ -861,6 +884,35 @@ impl Run {
             };
         }
         Ok(())
+    }
+}
+
+/// Whole-number arithmetic and comparison written straight into `left`. Returns false
+/// (leaving `left` alone) for overflow, division and anything else the value rules decide.
+#[inline(always)]
+fn long_fast_path(operator: Operator, left: &mut Value, right: i64) -> bool {
+    let Value::Long(a) = *left else {
+        return false;
+    };
+    let result = match operator {
+        Operator::Arithmetic(BinaryOperator::Add) => a.checked_add(right).map(Value::Long),
+        Operator::Arithmetic(BinaryOperator::Subtract) => a.checked_sub(right).map(Value::Long),
+        Operator::Arithmetic(BinaryOperator::Multiply) => a.checked_mul(right).map(Value::Long),
+        Operator::Arithmetic(BinaryOperator::Remainder) if right > 0 => Some(Value::Long(a % right)),
+        Operator::Less => Some(Value::Boolean(a < right)),
+        Operator::LessEqual => Some(Value::Boolean(a <= right)),
+        Operator::Greater => Some(Value::Boolean(a > right)),
+        Operator::GreaterEqual => Some(Value::Boolean(a >= right)),
+        Operator::Equal => Some(Value::Boolean(a == right)),
+        Operator::NotEqual => Some(Value::Boolean(a != right)),
+        _ => None,
+    };
+    match result {
+        Some(value) => {
+            *left = value;
+            true
+        }
+        None => false,
     }
 }
 

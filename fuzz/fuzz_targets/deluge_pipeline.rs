@@ -1,0 +1,10 @@
+//! Lexer, parser, compiler and VM on arbitrary bytes, with small limits and every effect
+//! answered with null. The per-input logic is `trestle_deluge::fuzzing::run_one`, which the
+//! test suite also runs on thousands of inputs.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|bytes: &[u8]| {
+    let _ = trestle_deluge::fuzzing::run_one(bytes);
+});

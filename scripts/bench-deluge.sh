@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark: the Deluge VM against CPython on the same CPU-bound programs
+# (bench/deluge/<name>.dg and <name>.py), timed as whole processes in one run.
+# Prints the median wall time of each and the ratio Python / Trestle per program.
+# Usage: ./scripts/bench-deluge.sh [rounds]   (default 5 rounds per program)
+# This is a benchmark, never a test: nothing here fails on a slow machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-5}"
+python="${PYTHON:-python3}"
+
+echo "== building the release binary"
+cargo build --release --quiet -p trestle
+target_dir="${CARGO_TARGET_DIR:-target}"
+trestle="$target_dir/release/trestle"
+echo "python: $($python --version 2>&1)"
+echo "rounds: $rounds"
+
+# Median of the numbers on stdin.
+median() {
+  sort -n | awk '{ values[NR] = $1 } END { if (NR % 2) print values[(NR + 1) / 2]; else print (values[NR / 2] + values[NR / 2 + 1]) / 2 }'
+}
+
+# Wall time of one command in milliseconds (output discarded).
+time_once() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null
+  end=$(date +%s%N)
+  echo $(((end - start) / 1000000))
+}
+
+measure() {
+  local output_file=$1
+  shift
+  if command -v hyperfine >/dev/null 2>&1; then
+    hyperfine --warmup 1 --runs "$rounds" --style none --export-json "$output_file" "$*" >/dev/null
+    # hyperfine reports seconds; convert the median to milliseconds.
+    "$python" -c "import json,sys; print(round(json.load(open(sys.argv[1]))['results'][0]['median'] * 1000))" "$output_file"
+  else
+    for _ in $(seq "$rounds"); do time_once "$@"; done | median
+  fi
+}
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+printf '\n%-16s %12s %12s %8s\n' "program" "python ms" "trestle ms" "ratio"
+for deluge_program in bench/deluge/*.dg; do
+  name=$(basename "$deluge_program" .dg)
+  python_program="bench/deluge/$name.py"
+  [ -f "$python_program" ] || continue
+  # Both must print the same result; a benchmark of a wrong answer is worthless.
+  deluge_result=$("$trestle" deluge run --max-statements 100000000 "$deluge_program" | tail -n 1)
+  python_result=$("$python" "$python_program" | tail -n 1)
+  if [ "$deluge_result" != "$python_result" ]; then
+    echo "warning: $name: trestle printed $deluge_result, python printed $python_result" >&2
+  fi
+  python_ms=$(measure "$scratch/py.json" "$python" "$python_program")
+  trestle_ms=$(measure "$scratch/dg.json" "$trestle" deluge run --max-statements 100000000 "$deluge_program")
+  ratio=$(awk -v p="$python_ms" -v t="$trestle_ms" 'BEGIN { if (t > 0) printf "%.2f", p / t; else print "inf" }')
+  printf '%-16s %12s %12s %7sx\n' "$name" "$python_ms" "$trestle_ms" "$ratio"
+done
