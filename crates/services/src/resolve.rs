@@ -757,7 +757,24 @@ fn check_captured(declaration: &CapturedValue, value: &str) -> Result<(), Servic
 /// True when `value` matches `pattern` in full. An invalid pattern matches nothing (definitions
 /// are validated, so this only protects against hand-built ones).
 pub(crate) fn full_match(pattern: &str, value: &str) -> bool {
-    Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|regex| regex.is_match(value))
+    // Patterns come from a few dozen definitions and are checked on every resolve: compile each
+    // once per thread.
+    thread_local! {
+        static COMPILED: std::cell::RefCell<BTreeMap<String, Option<Regex>>> =
+            const { std::cell::RefCell::new(BTreeMap::new()) };
+    }
+    COMPILED.with(|compiled| {
+        let mut compiled = compiled.borrow_mut();
+        if compiled.len() > 4096 {
+            // Custom services can add patterns without bound; start over rather than grow.
+            compiled.clear();
+        }
+        compiled
+            .entry(pattern.to_owned())
+            .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok())
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(value))
+    })
 }
 
 /// Parses a URL that may carry credentials or codes: https, or http to a loopback host.

@@ -127,3 +127,23 @@ fn catalog_listing_snapshot() {
         .collect();
     insta::assert_snapshot!(listing.join("\n"));
 }
+
+#[test]
+fn zoho_books_per_data_centre_snapshot() {
+    let books = Catalog::builtin().require("zoho_books").unwrap();
+    let mut lines = Vec::new();
+    for choice in &books.settings[0].choices {
+        let settings = ConnectionSettings::from([("data_centre".to_owned(), choice.value.clone())]);
+        let resolved = books.resolve(&settings, &CapturedValues::new()).unwrap();
+        let oauth2 = resolved.oauth2.as_ref().unwrap();
+        lines.push(format!(
+            "{}: authorize {} | token {} | api {} | hosts {}",
+            choice.value,
+            oauth2.authorize_url.as_ref().unwrap(),
+            oauth2.token_url,
+            resolved.api_base_url.as_ref().unwrap(),
+            resolved.host_policy.hosts().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}
