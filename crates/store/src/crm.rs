@@ -298,6 +298,7 @@ impl Crm<'_> {
 
     /// One page of a module's records in the given order, starting after `after` (keyset
     /// paging: stable under concurrent inserts, cheap at any depth) or at `offset`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn list(
         &self,
         scope: CrmScope,

@@ -1,6 +1,9 @@
 //! The CRM part of the storage suite: every test runs against SQLite and PostgreSQL (see
 //! `support`). Field values here are already normalized, as `trestle-crm` hands them over.
 
+// Fixture helpers outside #[test] functions unwrap too: a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 mod support;
 
 use serde_json::{Map, Value, json};
