@@ -316,3 +316,21 @@ fn definitions_round_trip_through_json_and_reject_unknown_fields() {
     with_typo["alowed_hosts"] = json!(["x"]);
     assert!(serde_json::from_value::<ServiceDefinition>(with_typo).is_err());
 }
+
+#[test]
+fn seed_script_urls_are_allowed_for_their_connections() {
+    // The contact sync script calls books.zoho.com directly and Bigin through zohoapis.
+    let books = service("zoho_books")
+        .resolve(&ConnectionSettings::new(), &CapturedValues::new())
+        .unwrap();
+    let url = url::Url::parse("https://books.zoho.com/api/v3/contacts?organization_id=1").unwrap();
+    assert!(books.host_policy.allows_url(&url));
+    let bigin = service("bigin")
+        .resolve(&ConnectionSettings::new(), &CapturedValues::new())
+        .unwrap();
+    assert!(bigin.host_policy.allows("www.zohoapis.com"));
+    assert!(
+        !bigin.host_policy.allows("books.zoho.com"),
+        "a Bigin token never goes to Books"
+    );
+}
