@@ -55,7 +55,11 @@ pub struct InvokeUrlRequest {
     pub headers: Option<OwnedValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<OwnedValue>,
-    #[serde(default, rename = "content-type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "content-type",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub content_type: Option<OwnedValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<OwnedValue>,
@@ -63,9 +67,17 @@ pub struct InvokeUrlRequest {
     pub connection: Option<OwnedValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detailed: Option<OwnedValue>,
-    #[serde(default, rename = "response-format", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "response-format",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_format: Option<OwnedValue>,
-    #[serde(default, rename = "response-decoding", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "response-decoding",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_decoding: Option<OwnedValue>,
 }
 

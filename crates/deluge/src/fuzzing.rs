@@ -54,9 +54,8 @@ pub fn run_one(bytes: &[u8]) -> CaseEnd {
     let Ok(mut run) = Run::new(program, arguments, limits, RunContext::default()) else {
         return CaseEnd::Failed;
     };
-    let max_steps = limits.max_statements / limits.statements_per_slice
-        + u64::from(limits.max_effects)
-        + 4;
+    let max_steps =
+        limits.max_statements / limits.statements_per_slice + u64::from(limits.max_effects) + 4;
     let mut input = Resume::Continue;
     let mut effects_answered = 0u32;
     for _ in 0..max_steps {

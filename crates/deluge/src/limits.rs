@@ -75,10 +75,9 @@ impl LimitKind {
                 "The function performed more than {} requests, tasks, mails or calls in one run",
                 limits.max_effects
             ),
-            LimitKind::TextSize => format!(
-                "A text value grew beyond {} bytes",
-                limits.max_text_bytes
-            ),
+            LimitKind::TextSize => {
+                format!("A text value grew beyond {} bytes", limits.max_text_bytes)
+            }
             LimitKind::InfoOutput => format!(
                 "The function's info output grew beyond {} bytes",
                 limits.max_info_bytes

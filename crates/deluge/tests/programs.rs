@@ -50,7 +50,9 @@ fn json_to_owned(json: &serde_json::Value) -> OwnedValue {
             None => OwnedValue::Text(n.to_string()),
         },
         serde_json::Value::String(s) => OwnedValue::Text(s.clone()),
-        serde_json::Value::Array(items) => OwnedValue::List(items.iter().map(json_to_owned).collect()),
+        serde_json::Value::Array(items) => {
+            OwnedValue::List(items.iter().map(json_to_owned).collect())
+        }
         serde_json::Value::Object(entries) => OwnedValue::Map(
             entries
                 .iter()
@@ -81,15 +83,31 @@ fn plain(json: serde_json::Value) -> serde_json::Value {
     match json {
         Value::Object(mut object) => {
             let is_tagged = object.len() <= 2
-                && object.get("type").and_then(Value::as_str).is_some_and(|tag| {
-                    [
-                        "null", "boolean", "long", "decimal", "text", "date", "date_time",
-                        "time", "list", "map", "file",
-                    ]
-                    .contains(&tag)
-                });
+                && object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|tag| {
+                        [
+                            "null",
+                            "boolean",
+                            "long",
+                            "decimal",
+                            "text",
+                            "date",
+                            "date_time",
+                            "time",
+                            "list",
+                            "map",
+                            "file",
+                        ]
+                        .contains(&tag)
+                    });
             if is_tagged {
-                let tag = object.get("type").and_then(Value::as_str).unwrap().to_owned();
+                let tag = object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap()
+                    .to_owned();
                 let value = object.remove("value").unwrap_or(Value::Null);
                 return match tag.as_str() {
                     "decimal" => Value::String(format!("{} (decimal)", value.as_str().unwrap())),
@@ -213,7 +231,10 @@ fn fixture_programs() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "dg"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 20, "expected the fixture programs in {folder:?}");
+    assert!(
+        paths.len() >= 20,
+        "expected the fixture programs in {folder:?}"
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(folder.join("snapshots"));
     settings.set_prepend_module_to_snapshot(false);

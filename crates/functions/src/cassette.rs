@@ -71,8 +71,8 @@ impl Cassette {
 
     /// Parses cassette JSON.
     pub fn parse(text: &str) -> Result<Cassette, String> {
-        let cassette: Cassette = serde_json::from_str(text)
-            .map_err(|error| format!("not a valid cassette: {error}"))?;
+        let cassette: Cassette =
+            serde_json::from_str(text).map_err(|error| format!("not a valid cassette: {error}"))?;
         if cassette.version != CASSETTE_VERSION {
             return Err(format!(
                 "version {} is not supported (this Trestle reads version {CASSETTE_VERSION})",
@@ -84,10 +84,11 @@ impl Cassette {
 
     /// Writes the cassette as pretty JSON.
     pub fn save(&self, path: &Path) -> Result<(), FunctionsError> {
-        let text = serde_json::to_string_pretty(self).map_err(|error| FunctionsError::Cassette {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        })?;
+        let text =
+            serde_json::to_string_pretty(self).map_err(|error| FunctionsError::Cassette {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })?;
         std::fs::write(path, text + "\n").map_err(|error| FunctionsError::Cassette {
             path: path.display().to_string(),
             message: format!("cannot write it: {error}"),
@@ -242,7 +243,8 @@ fn first_difference(
                 let child = format!("{path}.{key}");
                 match got_entries.get(key) {
                     Some(got_value) => {
-                        if let Some(difference) = first_difference(&child, expected_value, got_value)
+                        if let Some(difference) =
+                            first_difference(&child, expected_value, got_value)
                         {
                             return Some(difference);
                         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trestle_deluge::{
-    Effect, EffectResult, Limits, OwnedValue, Outcome, Program, Resume, Run, RunContext, Step,
+    Effect, EffectResult, Limits, Outcome, OwnedValue, Program, Resume, Run, RunContext, Step,
 };
 
 use crate::error::FunctionsError;

@@ -40,12 +40,17 @@ fn pairs_of(value: &OwnedValue) -> Vec<(String, String)> {
     }
 }
 
-async fn send(client: &reqwest::Client, request: &InvokeUrlRequest) -> Result<EffectResult, String> {
+async fn send(
+    client: &reqwest::Client,
+    request: &InvokeUrlRequest,
+) -> Result<EffectResult, String> {
     let url_text = text_of(&request.url);
     let mut url = url::Url::parse(&url_text)
         .map_err(|error| format!("invokeurl: `{url_text}` is not a valid URL ({error})"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("invokeurl: only http and https URLs can be called, not `{url_text}`"));
+        return Err(format!(
+            "invokeurl: only http and https URLs can be called, not `{url_text}`"
+        ));
     }
     let method_text = text_of(&request.method).to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method_text.as_bytes())
@@ -133,7 +138,10 @@ async fn send(client: &reqwest::Client, request: &InvokeUrlRequest) -> Result<Ef
         || matches!(&request.detailed, Some(OwnedValue::Text(text)) if text.eq_ignore_ascii_case("true"));
     if detailed {
         let mut map = indexmap::IndexMap::new();
-        map.insert("responseCode".to_owned(), OwnedValue::Long(i64::from(status)));
+        map.insert(
+            "responseCode".to_owned(),
+            OwnedValue::Long(i64::from(status)),
+        );
         map.insert("responseText".to_owned(), body);
         map.insert("responseHeader".to_owned(), OwnedValue::Map(headers));
         return Ok(EffectResult::Value(OwnedValue::Map(map)));

@@ -21,7 +21,9 @@ pub fn owned_to_json(value: &OwnedValue) -> serde_json::Value {
             serde_json::Value::String(date_time.format("%Y-%m-%dT%H:%M:%S").to_string())
         }
         OwnedValue::Time(time) => serde_json::Value::String(time.format("%H:%M:%S").to_string()),
-        OwnedValue::List(items) => serde_json::Value::Array(items.iter().map(owned_to_json).collect()),
+        OwnedValue::List(items) => {
+            serde_json::Value::Array(items.iter().map(owned_to_json).collect())
+        }
         OwnedValue::Map(entries) => serde_json::Value::Object(
             entries
                 .iter()
@@ -49,7 +51,9 @@ pub fn json_to_owned(json: &serde_json::Value) -> OwnedValue {
             },
         },
         serde_json::Value::String(text) => OwnedValue::Text(text.clone()),
-        serde_json::Value::Array(items) => OwnedValue::List(items.iter().map(json_to_owned).collect()),
+        serde_json::Value::Array(items) => {
+            OwnedValue::List(items.iter().map(json_to_owned).collect())
+        }
         serde_json::Value::Object(entries) => OwnedValue::Map(
             entries
                 .iter()
@@ -104,7 +108,10 @@ pub fn effect_request_json(effect: &Effect) -> serde_json::Value {
             task,
             arguments,
         } => {
-            put("task", serde_json::Value::String(format!("zoho.{service}.{task}")));
+            put(
+                "task",
+                serde_json::Value::String(format!("zoho.{service}.{task}")),
+            );
             put(
                 "arguments",
                 serde_json::Value::Array(arguments.iter().map(owned_to_json).collect()),
@@ -155,7 +162,9 @@ pub fn effect_result_from_json(
 ) -> Result<EffectResult, String> {
     if let Some(message) = json.get("error") {
         return Ok(EffectResult::Error(
-            message.as_str().map_or_else(|| message.to_string(), str::to_owned),
+            message
+                .as_str()
+                .map_or_else(|| message.to_string(), str::to_owned),
         ));
     }
     let Some(value) = json.get("value") else {

@@ -62,7 +62,9 @@ impl EffectPerformer for LocalPerformer {
                     ),
                 }),
                 Effect::SendMail { .. } => Err(FunctionsError::NeedsServer {
-                    message: format!("sendmail needs a Trestle server to deliver mail: {SERVER_HINT}"),
+                    message: format!(
+                        "sendmail needs a Trestle server to deliver mail: {SERVER_HINT}"
+                    ),
                 }),
                 Effect::Task { name, .. } => Err(FunctionsError::NeedsServer {
                     message: format!("the `{name}` task needs a Trestle server: {SERVER_HINT}"),

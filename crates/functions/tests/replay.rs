@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use trestle_deluge::{Effect, EffectResult, Limits, OwnedValue, RunContext, compile_source};
 use trestle_functions::cassette::{Cassette, RecordingPerformer, ReplayPerformer};
-use trestle_functions::{EffectPerformer, FunctionsError, PerformFuture, run_to_completion, start_run};
+use trestle_functions::{
+    EffectPerformer, FunctionsError, PerformFuture, run_to_completion, start_run,
+};
 
 /// A stand-in for the outside world that answers differently every time it is asked,
 /// so a replay can only match if it really uses the journal.
@@ -25,9 +27,13 @@ impl EffectPerformer for ChangingWorld {
                     .and_hms_opt(9, 0, u32::try_from(tick).unwrap())
                     .unwrap(),
             )),
-            Effect::InvokeUrl(_) if tick % 2 == 1 => EffectResult::Error("socket timeout".to_owned()),
+            Effect::InvokeUrl(_) if tick % 2 == 1 => {
+                EffectResult::Error("socket timeout".to_owned())
+            }
             Effect::InvokeUrl(_) => EffectResult::Value(OwnedValue::Map(
-                [("tick".to_owned(), OwnedValue::Long(tick))].into_iter().collect(),
+                [("tick".to_owned(), OwnedValue::Long(tick))]
+                    .into_iter()
+                    .collect(),
             )),
             _ => EffectResult::Value(OwnedValue::Null),
         };
@@ -61,7 +67,13 @@ return results;
 
 fn new_run() -> trestle_deluge::Run {
     let program = compile_source(SCRIPT).unwrap();
-    start_run(program, Vec::new(), Limits::default(), RunContext::default()).unwrap()
+    start_run(
+        program,
+        Vec::new(),
+        Limits::default(),
+        RunContext::default(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -69,7 +81,11 @@ async fn a_recorded_run_replays_to_the_same_outcome() {
     let recorder = RecordingPerformer::new(ChangingWorld::default());
     let original = run_to_completion(new_run(), &recorder).await.unwrap();
     let cassette = recorder.cassette();
-    assert_eq!(cassette.entries.len(), 9, "4 random + 4 invokeurl + 1 clock");
+    assert_eq!(
+        cassette.entries.len(),
+        9,
+        "4 random + 4 invokeurl + 1 clock"
+    );
 
     // Through a file, as `trestle deluge run --record/--replay` does.
     let folder = std::env::temp_dir().join(format!("trestle-replay-{}", std::process::id()));
@@ -83,14 +99,27 @@ async fn a_recorded_run_replays_to_the_same_outcome() {
     let replayed = run_to_completion(new_run(), &replay).await.unwrap();
     assert_eq!(replayed, original);
     assert_eq!(replay.unused_entries(), 0);
-    assert!(original.info_lines[0].starts_with("at 01-Mar-2026 09:00:"), "{:?}", original.info_lines);
-    assert!(original.info_lines[1].contains("failed: socket timeout"), "{:?}", original.info_lines);
+    assert!(
+        original.info_lines[0].starts_with("at 01-Mar-2026 09:00:"),
+        "{:?}",
+        original.info_lines
+    );
+    assert!(
+        original.info_lines[1].contains("failed: socket timeout"),
+        "{:?}",
+        original.info_lines
+    );
 
     // The live world answers differently now, so a second live run differs: the replay
     // really came from the journal.
-    let live_again = run_to_completion(new_run(), &ChangingWorld { counter: AtomicI64::new(50) })
-        .await
-        .unwrap();
+    let live_again = run_to_completion(
+        new_run(),
+        &ChangingWorld {
+            counter: AtomicI64::new(50),
+        },
+    )
+    .await
+    .unwrap();
     assert_ne!(live_again, original);
 }
 
@@ -110,8 +139,16 @@ async fn a_replay_that_runs_out_of_entries_says_which_effect() {
 #[tokio::test]
 async fn a_script_failure_keeps_its_info_lines_and_location() {
     let program = compile_source("info \"before\";\nx = 1 / 0;\n").unwrap();
-    let run = start_run(program, Vec::new(), Limits::default(), RunContext::default()).unwrap();
-    let error = run_to_completion(run, &ChangingWorld::default()).await.unwrap_err();
+    let run = start_run(
+        program,
+        Vec::new(),
+        Limits::default(),
+        RunContext::default(),
+    )
+    .unwrap();
+    let error = run_to_completion(run, &ChangingWorld::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "DELUGE_DIVIDE_BY_ZERO");
     assert_eq!(error.info_lines(), ["before".to_owned()]);
     let FunctionsError::ScriptFailed { failure } = error else {
@@ -133,6 +170,8 @@ async fn the_wall_clock_stops_a_long_run() {
         ..Limits::default()
     };
     let run = start_run(program, Vec::new(), limits, RunContext::default()).unwrap();
-    let error = run_to_completion(run, &ChangingWorld::default()).await.unwrap_err();
+    let error = run_to_completion(run, &ChangingWorld::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "DELUGE_WALL_TIME_LIMIT");
 }

@@ -121,7 +121,10 @@ async fn seed_script_creates_a_missing_books_contact() {
     };
     let requests: Vec<&serde_json::Value> = recorded.entries.iter().map(|e| &e.request).collect();
     assert_eq!(requests.len(), 3);
-    assert_eq!(requests[1]["parameters"], serde_json::json!({"search_text": "grace@example.com"}));
+    assert_eq!(
+        requests[1]["parameters"],
+        serde_json::json!({"search_text": "grace@example.com"})
+    );
     assert_eq!(
         requests[2]["url"],
         "https://books.zoho.com/api/v3/contacts?organization_id=XXXXXXX"
@@ -167,5 +170,8 @@ async fn replay_names_the_field_that_differs() {
     let message = error.to_string();
     assert!(message.contains("entry 1"), "{message}");
     assert!(message.contains("request.arguments[1]"), "{message}");
-    assert!(message.contains("expected \"4876876000000624001\", got \"999\""), "{message}");
+    assert!(
+        message.contains("expected \"4876876000000624001\", got \"999\""),
+        "{message}"
+    );
 }

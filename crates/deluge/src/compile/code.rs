@@ -73,7 +73,9 @@ impl Program {
 
     /// The script's variables and their slots, for debugging tools.
     pub fn variables(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.slot_names.iter().map(|(name, slot)| (name.as_str(), *slot))
+        self.slot_names
+            .iter()
+            .map(|(name, slot)| (name.as_str(), *slot))
     }
 
     /// Number of ops, for tests and tools.
@@ -143,11 +145,20 @@ pub(crate) enum Op {
     Pop,
     Binary(Operator),
     /// `top = top <op> slot`: the right operand is a variable, read in place.
-    BinarySlot { operator: Operator, slot: u32 },
+    BinarySlot {
+        operator: Operator,
+        slot: u32,
+    },
     /// `top = top <op> constant`.
-    BinaryConstant { operator: Operator, index: u32 },
+    BinaryConstant {
+        operator: Operator,
+        index: u32,
+    },
     /// `slot = slot <op> pop()`, appending in place when the slot holds unshared text.
-    Compound { slot: u32, operator: BinaryOperator },
+    Compound {
+        slot: u32,
+        operator: BinaryOperator,
+    },
     Not,
     Negate,
     /// Checks that the top of the stack is a boolean (right side of `&&`/`||`).
@@ -172,20 +183,33 @@ pub(crate) enum Op {
         fast: FastMethod,
     },
     /// `name(args)`: a global built-in (lower-case name in `names`).
-    CallFunction { name: u32, argc: u8 },
+    CallFunction {
+        name: u32,
+        argc: u8,
+    },
     /// `Map(x)` / `List(x)` with one argument: a copy of a map or list (a list around any
     /// other value).
-    Construct { map: bool },
+    Construct {
+        map: bool,
+    },
     /// `object.field` (name in `names`).
     GetField(u32),
     /// `object.field = value`: pops value then object.
     SetField(u32),
     /// Pops the iterable into iterator `state`.
-    ForEachStart { state: u32 },
+    ForEachStart {
+        state: u32,
+    },
     /// Binds the next element (or index) and skips the following `Jump`; when the loop is
     /// done, falls through to that `Jump` (the loop exit).
-    ForEachNext { state: u32, variable: u32 },
-    ForEachIndexNext { state: u32, variable: u32 },
+    ForEachNext {
+        state: u32,
+        variable: u32,
+    },
+    ForEachIndexNext {
+        state: u32,
+        variable: u32,
+    },
     /// Installs a catch handler whose code starts at the operand.
     TryStart(u32),
     TryEnd,
@@ -234,20 +258,35 @@ impl FastMethod {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EffectTemplate {
     /// `invokeurl`: one value per key, in `keys` order.
-    InvokeUrl { keys: Vec<String> },
+    InvokeUrl {
+        keys: Vec<String>,
+    },
     IntegrationTask {
         service: String,
         task: String,
         argc: u32,
     },
     /// `sendmail`: one value per key; `attachments` is already a list.
-    SendMail { keys: Vec<String> },
-    Task { name: String, keys: Vec<String> },
-    CallFunction { name: String, argc: u32 },
+    SendMail {
+        keys: Vec<String>,
+    },
+    Task {
+        name: String,
+        keys: Vec<String>,
+    },
+    CallFunction {
+        name: String,
+        argc: u32,
+    },
     /// `zoho.currenttime` / `now` (`date_only` false) or `zoho.currentdate` / `today`.
-    CurrentTime { date_only: bool },
+    CurrentTime {
+        date_only: bool,
+    },
     /// `randomNumber(low, high)`: pops two values.
     Random,
     /// Legacy `getUrl(url, [headers], [simple])` and `postUrl(url, body, [headers], [simple])`.
-    LegacyUrl { method: &'static str, argc: u32 },
+    LegacyUrl {
+        method: &'static str,
+        argc: u32,
+    },
 }

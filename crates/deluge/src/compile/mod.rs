@@ -13,12 +13,12 @@ use std::sync::Arc;
 use trestle_deluge_syntax::Span;
 use trestle_deluge_syntax::ast::{
     AssignOperator, AssignTarget, BinaryOperator as SyntaxOperator, Block, BracketTask,
-    ConstructorKind, CreatorStatementKind, Expr, ExprKind, ForEachKind, Identifier, Script,
-    Stmt, TaskValue, UnaryOperator,
+    ConstructorKind, CreatorStatementKind, Expr, ExprKind, ForEachKind, Identifier, Script, Stmt,
+    TaskValue, UnaryOperator,
 };
 
-pub use code::{ParameterSlot, Program};
 use code::{EffectTemplate, FastMethod, Op, Operator};
+pub use code::{ParameterSlot, Program};
 
 use crate::builtins;
 use crate::error::{CompileDiagnostic, Error, SourceLocation};
@@ -173,10 +173,15 @@ impl<'source> Compiler<'source> {
             slot_names: self.slot_names,
             parameters: self.parameters,
             inputs,
-            function_name: script
-                .header
-                .as_ref()
-                .map(|header| header.name.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")),
+            function_name: script.header.as_ref().map(|header| {
+                header
+                    .name
+                    .parts
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            }),
             line_starts: self.line_starts,
             source: Arc::from(self.source),
         }))

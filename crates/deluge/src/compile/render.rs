@@ -72,7 +72,9 @@ fn render_one(output: &mut String, path: &str, source: &str, diagnostic: &Compil
         .collect();
     let caret_column = location.column.saturating_sub(1) as usize;
     let window_start = if characters.len() > LONG_LINE {
-        caret_column.saturating_sub(WINDOW_BEFORE).min(characters.len())
+        caret_column
+            .saturating_sub(WINDOW_BEFORE)
+            .min(characters.len())
     } else {
         0
     };
@@ -82,7 +84,11 @@ fn render_one(output: &mut String, path: &str, source: &str, diagnostic: &Compil
         characters.len()
     };
     let prefix = if window_start > 0 { "..." } else { "" };
-    let suffix = if window_end < characters.len() { "..." } else { "" };
+    let suffix = if window_end < characters.len() {
+        "..."
+    } else {
+        ""
+    };
     let shown: String = characters
         .get(window_start..window_end)
         .unwrap_or(&[])
@@ -98,7 +104,13 @@ fn render_one(output: &mut String, path: &str, source: &str, diagnostic: &Compil
     let available = characters.len().saturating_sub(caret_column).max(1);
     let width = span_characters.min(available);
     let indent = caret_column.saturating_sub(window_start) + prefix.len();
-    let _ = writeln!(output, "{:gutter$} | {}{}", "", " ".repeat(indent), "^".repeat(width));
+    let _ = writeln!(
+        output,
+        "{:gutter$} | {}{}",
+        "",
+        " ".repeat(indent),
+        "^".repeat(width)
+    );
 }
 
 #[cfg(test)]
@@ -114,7 +126,10 @@ mod tests {
             panic!("expected a compile error");
         };
         let text = render_text("a.dg", source, &diagnostics);
-        assert!(text.starts_with("a.dg:2:5: error[DELUGE_UNKNOWN_FUNCTION]: "), "{text}");
+        assert!(
+            text.starts_with("a.dg:2:5: error[DELUGE_UNKNOWN_FUNCTION]: "),
+            "{text}"
+        );
         assert!(text.contains("2 | y = frob(2);\n"), "{text}");
         assert!(text.contains("  |     ^^^^\n"), "{text}");
         let records = records("a.dg", &diagnostics);

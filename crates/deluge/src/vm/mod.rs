@@ -252,7 +252,13 @@ impl Run {
     pub fn resume(&mut self, input: Resume) -> Step {
         match (self.state, input) {
             (State::Ready, Resume::Continue) => {}
-            (State::AwaitingEffect { template, effect_pc }, Resume::Effect(result)) => {
+            (
+                State::AwaitingEffect {
+                    template,
+                    effect_pc,
+                },
+                Resume::Effect(result),
+            ) => {
                 self.state = State::Ready;
                 match result {
                     EffectResult::Value(value) => {
@@ -877,11 +883,7 @@ impl Run {
         };
         let end = self.heap.list(list).len();
         if let Some(iteration) = self.iterators.get_mut(state as usize) {
-            *iteration = Iteration {
-                list,
-                next: 0,
-                end,
-            };
+            *iteration = Iteration { list, next: 0, end };
         }
         Ok(())
     }
@@ -898,7 +900,9 @@ fn long_fast_path(operator: Operator, left: &mut Value, right: i64) -> bool {
         Operator::Arithmetic(BinaryOperator::Add) => a.checked_add(right).map(Value::Long),
         Operator::Arithmetic(BinaryOperator::Subtract) => a.checked_sub(right).map(Value::Long),
         Operator::Arithmetic(BinaryOperator::Multiply) => a.checked_mul(right).map(Value::Long),
-        Operator::Arithmetic(BinaryOperator::Remainder) if right > 0 => Some(Value::Long(a % right)),
+        Operator::Arithmetic(BinaryOperator::Remainder) if right > 0 => {
+            Some(Value::Long(a % right))
+        }
         Operator::Less => Some(Value::Boolean(a < right)),
         Operator::LessEqual => Some(Value::Boolean(a <= right)),
         Operator::Greater => Some(Value::Boolean(a > right)),
