@@ -7,7 +7,11 @@
 # Usage: ./scripts/bench-outbound.sh [--rounds 7] [--requests 2000] [--concurrency 8]
 #        [--throughput-requests 8000] [--candidate-url URL]
 # --candidate-url adds a plain GET of another URL as a candidate (e.g. the server's proxy
-# endpoint forwarding to the same upstream); --upstream URL uses an upstream you started.
+# endpoint forwarding to the same upstream); --upstream URL uses an upstream you started
+# (add --upstream-pid PID to count its CPU time).
+# Besides wall-clock figures it reports CPU time per request (client and upstream, from
+# /proc/<pid>/task/*/schedstat): on a busy machine wall-clock throughput swings with other
+# load, CPU per request does not; "CPU-bound throughput" is direct CPU / candidate CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +29,7 @@ if [[ " $* " != *" --upstream "* ]]; then
     curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  upstream_args=(--upstream "http://127.0.0.1:$port")
+  upstream_args=(--upstream "http://127.0.0.1:$port" --upstream-pid "$upstream_pid")
 fi
 
 "$binary" "${upstream_args[@]}" "$@"

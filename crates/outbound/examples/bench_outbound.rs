@@ -38,6 +38,7 @@ struct Options {
     requests: usize,
     concurrency: usize,
     throughput_requests: usize,
+    upstream_pid: Option<u32>,
 }
 
 fn parse_options(arguments: &[String]) -> Options {
@@ -48,6 +49,7 @@ fn parse_options(arguments: &[String]) -> Options {
         requests: 2000,
         concurrency: 8,
         throughput_requests: 8000,
+        upstream_pid: None,
     };
     let mut index = 0;
     while index < arguments.len() {
@@ -60,6 +62,9 @@ fn parse_options(arguments: &[String]) -> Options {
             "--concurrency" => options.concurrency = value.parse().expect("--concurrency N"),
             "--throughput-requests" => {
                 options.throughput_requests = value.parse().expect("--throughput-requests N")
+            }
+            "--upstream-pid" => {
+                options.upstream_pid = Some(value.parse().expect("--upstream-pid N"))
             }
             other => panic!("unknown option {other}"),
         }
@@ -136,8 +141,38 @@ async fn latency_round(candidate: &Candidate, requests: usize) -> LatencyRound {
     }
 }
 
-async fn throughput_round(candidate: &Candidate, requests: usize, concurrency: usize) -> f64 {
+/// CPU time (ns) used so far by every live thread of a process, from /proc/<pid>/task/*/schedstat.
+/// Machine load changes wall-clock throughput a lot; CPU spent per request does not.
+fn process_cpu_ns(pid: Option<u32>) -> Option<u64> {
+    let process = pid.map_or_else(|| "self".to_owned(), |pid| pid.to_string());
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(format!("/proc/{process}/task")).ok()? {
+        let path = entry.ok()?.path().join("schedstat");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        total += text
+            .split_whitespace()
+            .next()
+            .and_then(|field| field.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
+}
+
+struct ThroughputRound {
+    requests_per_second: f64,
+    client_cpu_us_per_request: Option<f64>,
+    upstream_cpu_us_per_request: Option<f64>,
+}
+
+async fn throughput_round(
+    candidate: &Candidate,
+    requests: usize,
+    concurrency: usize,
+    upstream_pid: Option<u32>,
+) -> ThroughputRound {
     let per_task = requests / concurrency;
+    let client_before = process_cpu_ns(None);
+    let upstream_before = upstream_pid.and_then(|pid| process_cpu_ns(Some(pid)));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -151,7 +186,19 @@ async fn throughput_round(candidate: &Candidate, requests: usize, concurrency: u
     for task in tasks {
         task.await.unwrap();
     }
-    (per_task * concurrency) as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed();
+    let done = (per_task * concurrency) as f64;
+    let per_request = |before: Option<u64>, after: Option<u64>| {
+        Some((after?.saturating_sub(before?)) as f64 / 1000.0 / done)
+    };
+    ThroughputRound {
+        requests_per_second: done / elapsed.as_secs_f64(),
+        client_cpu_us_per_request: per_request(client_before, process_cpu_ns(None)),
+        upstream_cpu_us_per_request: per_request(
+            upstream_before,
+            upstream_pid.and_then(|pid| process_cpu_ns(Some(pid))),
+        ),
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -249,52 +296,97 @@ async fn main() {
     let mut added_p50 = vec![Vec::new(); candidates.len()];
     let mut added_p99 = vec![Vec::new(); candidates.len()];
     let mut ratio = vec![Vec::new(); candidates.len()];
+    let mut cpu_ratio = vec![Vec::new(); candidates.len()];
+    let mut client_cpu = vec![Vec::new(); candidates.len()];
     let mut direct_p50 = Vec::new();
     let mut direct_p99 = Vec::new();
     let mut direct_rps = Vec::new();
+    let mut direct_client_cpu = Vec::new();
+    let mut direct_upstream_cpu = Vec::new();
     for round in 1..=options.rounds {
         let baseline = latency_round(&direct, options.requests).await;
-        let baseline_rps =
-            throughput_round(&direct, options.throughput_requests, options.concurrency).await;
+        let baseline_throughput = throughput_round(
+            &direct,
+            options.throughput_requests,
+            options.concurrency,
+            options.upstream_pid,
+        )
+        .await;
         direct_p50.push(micros(baseline.p50));
         direct_p99.push(micros(baseline.p99));
-        direct_rps.push(baseline_rps);
+        direct_rps.push(baseline_throughput.requests_per_second);
+        let baseline_cpu = baseline_throughput.client_cpu_us_per_request.unwrap_or(0.0)
+            + baseline_throughput
+                .upstream_cpu_us_per_request
+                .unwrap_or(0.0);
+        direct_client_cpu.push(baseline_throughput.client_cpu_us_per_request.unwrap_or(0.0));
+        direct_upstream_cpu.push(
+            baseline_throughput
+                .upstream_cpu_us_per_request
+                .unwrap_or(0.0),
+        );
         print!(
-            "round {round}: direct p50 {:.1} us p99 {:.1} us {:.0} req/s",
+            "round {round}: direct p50 {:.1} us p99 {:.1} us {:.0} req/s cpu {:.1}+{:.1} us/req",
             micros(baseline.p50),
             micros(baseline.p99),
-            baseline_rps
+            baseline_throughput.requests_per_second,
+            baseline_throughput.client_cpu_us_per_request.unwrap_or(0.0),
+            baseline_throughput
+                .upstream_cpu_us_per_request
+                .unwrap_or(0.0),
         );
         for (index, candidate) in candidates.iter().enumerate() {
             let measured = latency_round(candidate, options.requests).await;
-            let rps =
-                throughput_round(candidate, options.throughput_requests, options.concurrency).await;
+            let throughput = throughput_round(
+                candidate,
+                options.throughput_requests,
+                options.concurrency,
+                options.upstream_pid,
+            )
+            .await;
+            let candidate_cpu = throughput.client_cpu_us_per_request.unwrap_or(0.0)
+                + throughput.upstream_cpu_us_per_request.unwrap_or(0.0);
             added_p50[index].push(micros(measured.p50) - micros(baseline.p50));
             added_p99[index].push(micros(measured.p99) - micros(baseline.p99));
-            ratio[index].push(rps / baseline_rps);
+            ratio[index]
+                .push(throughput.requests_per_second / baseline_throughput.requests_per_second);
+            client_cpu[index].push(throughput.client_cpu_us_per_request.unwrap_or(0.0));
+            if candidate_cpu > 0.0 {
+                cpu_ratio[index].push(baseline_cpu / candidate_cpu);
+            }
             print!(
-                " | {} p50 {:.1} us p99 {:.1} us {:.0} req/s",
+                " | {} p50 {:.1} us p99 {:.1} us {:.0} req/s cpu {:.1}+{:.1} us/req",
                 candidate_names[index],
                 micros(measured.p50),
                 micros(measured.p99),
-                rps
+                throughput.requests_per_second,
+                throughput.client_cpu_us_per_request.unwrap_or(0.0),
+                throughput.upstream_cpu_us_per_request.unwrap_or(0.0),
             );
         }
         println!();
     }
     println!();
     println!(
-        "direct (median of rounds): p50 {:.1} us, p99 {:.1} us, {:.0} req/s",
+        "direct (median of rounds): p50 {:.1} us, p99 {:.1} us, {:.0} req/s, CPU per request: client {:.1} us, upstream {:.1} us",
         median(&mut direct_p50),
         median(&mut direct_p99),
-        median(&mut direct_rps)
+        median(&mut direct_rps),
+        median(&mut direct_client_cpu),
+        median(&mut direct_upstream_cpu),
     );
     for (index, name) in candidate_names.iter().enumerate() {
+        let cpu_figure = if cpu_ratio[index].is_empty() {
+            "n/a".to_owned()
+        } else {
+            format!("{:.1}%", 100.0 * median(&mut cpu_ratio[index]))
+        };
         println!(
-            "{name} (median of rounds): added p50 {:+.1} us, added p99 {:+.1} us, throughput {:.1}% of direct",
+            "{name} (median of rounds): added p50 {:+.1} us, added p99 {:+.1} us, wall throughput {:.1}% of direct, client CPU {:.1} us/req, CPU-bound throughput {cpu_figure} of direct",
             median(&mut added_p50[index]),
             median(&mut added_p99[index]),
-            100.0 * median(&mut ratio[index])
+            100.0 * median(&mut ratio[index]),
+            median(&mut client_cpu[index]),
         );
     }
 }

@@ -126,6 +126,58 @@ struct EngineInner {
     /// leaks into the guarded client's pool or pins.
     routed_client: reqwest::Client,
     routed_pins: Arc<PinTable>,
+    redactors: RedactorCache,
+}
+
+/// Redactors by a keyed hash of the credential's secret values: the same credential is sent
+/// many times (a token lives an hour), and computing every encoded form of its secrets each
+/// time would cost more than the rest of the engine's work.
+struct RedactorCache {
+    hasher: std::collections::hash_map::RandomState,
+    entries: std::sync::Mutex<std::collections::HashMap<u64, Arc<Redactor>>>,
+}
+
+/// Entries kept before the cache starts over.
+const REDACTOR_CACHE_CAPACITY: usize = 1024;
+
+impl RedactorCache {
+    fn new() -> Self {
+        RedactorCache {
+            hasher: std::collections::hash_map::RandomState::new(),
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn redactor_for(&self, credential: &CredentialAttachment) -> Arc<Redactor> {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut hasher = self.hasher.build_hasher();
+        for (name, value) in credential
+            .headers
+            .iter()
+            .chain(credential.query.iter())
+            .chain(credential.form_fields.iter())
+        {
+            name.hash(&mut hasher);
+            value.expose_secret().hash(&mut hasher);
+        }
+        for value in &credential.extra_secrets {
+            value.expose_secret().hash(&mut hasher);
+        }
+        let key = hasher.finish();
+        if let Ok(entries) = self.entries.lock()
+            && let Some(redactor) = entries.get(&key)
+        {
+            return redactor.clone();
+        }
+        let redactor = Arc::new(Redactor::new(credential.secret_values()));
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= REDACTOR_CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(key, redactor.clone());
+        }
+        redactor
+    }
 }
 
 impl std::fmt::Debug for OutboundEngine {
@@ -151,6 +203,7 @@ impl OutboundEngine {
                 guarded_pins,
                 routed_client,
                 routed_pins,
+                redactors: RedactorCache::new(),
             }),
         })
     }
@@ -169,14 +222,16 @@ impl OutboundEngine {
         credential: Option<&CredentialAttachment>,
         context: &EgressContext,
     ) -> Result<OutboundResponse, OutboundError> {
-        let redactor = credential
-            .map(|credential| Redactor::new(credential.secret_values()))
-            .unwrap_or_default();
+        let redactor = match credential {
+            Some(credential) => self.inner.redactors.redactor_for(credential),
+            None => Arc::new(Redactor::none()),
+        };
+        let redactor = redactor.as_ref();
         let started = Instant::now();
         let result = self
-            .send_following_redirects(&request, credential, context, &redactor)
+            .send_following_redirects(&request, credential, context, redactor)
             .await
-            .map_err(|error| redact_error(error, &redactor));
+            .map_err(|error| redact_error(error, redactor));
         match &result {
             Ok(response) => tracing::debug!(
                 method = request.method.as_str(),
@@ -1045,5 +1100,30 @@ fn redact_error(error: OutboundError, redactor: &Redactor) -> OutboundError {
                 reason: scrub(reason),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::StaticHostList;
+
+    #[test]
+    fn redactor_cache_follows_the_secret_values() {
+        let cache = RedactorCache::new();
+        let hosts: Arc<dyn crate::HostAllowList> = Arc::new(StaticHostList::new(["a.test"]));
+        let first = CredentialAttachment::new("ns__a", hosts.clone())
+            .with_header("Authorization", "Bearer first-token");
+        let redactor = cache.redactor_for(&first);
+        assert!(Arc::ptr_eq(&redactor, &cache.redactor_for(&first.clone())));
+        let mut changed = first.clone();
+        changed
+            .query
+            .push(("key".to_owned(), "second-secret".into()));
+        let redactor = cache.redactor_for(&changed);
+        assert_eq!(
+            redactor.redact("second-secret first-token"),
+            "[REDACTED] [REDACTED]"
+        );
     }
 }

@@ -1,9 +1,7 @@
 //! Redaction by value: scrubs every known secret, in the forms it travels in, from any text.
 
 use std::fmt;
-use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -16,13 +14,14 @@ pub const MIN_REDACTED_SECRET_LENGTH: usize = 4;
 
 /// Scrubs secret values from strings and bytes: the raw value, its URL-encoded forms
 /// (percent-encoding with `%20` and form-encoding with `+`, upper and lower case hex), and
-/// its base64 forms (standard and URL-safe, padded and unpadded). One pass over the text
-/// whatever the number of secrets (Aho-Corasick, leftmost-longest: a secret containing
-/// another is replaced whole).
+/// its base64 forms (standard and URL-safe, padded and unpadded). One is built per request
+/// with a credential, so building does no more than compute the forms: the search needs no
+/// preparation (memchr on the first byte, then a compare), one pass per form, longest form
+/// first so a secret containing another is replaced whole.
 #[derive(Clone, Default)]
 pub struct Redactor {
+    /// Longest first.
     needles: Vec<String>,
-    automaton: Option<Arc<AhoCorasick>>,
 }
 
 impl Redactor {
@@ -38,12 +37,18 @@ impl Redactor {
     {
         let mut redactor = Redactor::default();
         for secret in secrets {
-            redactor.add_secret(secret.as_ref());
+            redactor.push_forms(secret.as_ref());
         }
+        redactor.rebuild();
         redactor
     }
 
     pub fn add_secret(&mut self, secret: &str) {
+        self.push_forms(secret);
+        self.rebuild();
+    }
+
+    fn push_forms(&mut self, secret: &str) {
         if secret.len() < MIN_REDACTED_SECRET_LENGTH {
             return;
         }
@@ -52,19 +57,11 @@ impl Redactor {
                 self.needles.push(form);
             }
         }
-        self.rebuild();
     }
 
     fn rebuild(&mut self) {
-        self.automaton = if self.needles.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&self.needles)
-                .ok()
-                .map(Arc::new)
-        };
+        self.needles
+            .sort_by(|left, right| right.len().cmp(&left.len()).then(left.cmp(right)));
     }
 
     /// Adds every secret of another redactor.
@@ -83,56 +80,68 @@ impl Redactor {
 
     /// True when `text` contains any secret in any of its forms.
     pub fn contains_secret(&self, text: &str) -> bool {
-        match &self.automaton {
-            Some(automaton) => automaton.is_match(text),
-            None => self
-                .needles
-                .iter()
-                .any(|needle| text.contains(needle.as_str())),
-        }
+        self.contains_secret_bytes(text.as_bytes())
+    }
+
+    pub fn contains_secret_bytes(&self, bytes: &[u8]) -> bool {
+        self.needles
+            .iter()
+            .any(|needle| find(bytes, needle.as_bytes(), 0).is_some())
     }
 
     pub fn redact(&self, text: &str) -> String {
-        match &self.automaton {
-            Some(automaton) => {
-                let replacements = vec![REDACTED; self.needles.len()];
-                automaton.replace_all(text, &replacements)
-            }
-            None if self.needles.is_empty() => text.to_owned(),
-            None => {
-                // Only if the automaton could not be built: slow but equally thorough.
-                let mut needles = self.needles.iter().collect::<Vec<_>>();
-                needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
-                let mut output = text.to_owned();
-                for needle in needles {
-                    output = output.replace(needle.as_str(), REDACTED);
-                }
-                output
-            }
+        match self.redact_bytes(text.as_bytes()) {
+            // Needles and the replacement are whole UTF-8 strings, so the result is UTF-8.
+            Some(bytes) => String::from_utf8(bytes)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+            None => text.to_owned(),
         }
     }
 
     /// Scrubs secrets from raw bytes (response bodies), leaving everything else byte for
     /// byte. `None` when there was nothing to scrub.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        if self.needles.is_empty() {
-            return None;
+        let mut output: Option<Vec<u8>> = None;
+        for needle in &self.needles {
+            let current = output.as_deref().unwrap_or(bytes);
+            if let Some(replaced) = replace_bytes(current, needle.as_bytes(), REDACTED.as_bytes()) {
+                output = Some(replaced);
+            }
         }
-        match &self.automaton {
-            Some(automaton) => {
-                if !automaton.is_match(bytes) {
-                    return None;
-                }
-                let replacements = vec![REDACTED.as_bytes(); self.needles.len()];
-                Some(automaton.replace_all_bytes(bytes, &replacements))
-            }
-            None => {
-                let text = String::from_utf8_lossy(bytes);
-                self.contains_secret(&text)
-                    .then(|| self.redact(&text).into_bytes())
-            }
+        output
+    }
+}
+
+/// First occurrence of `needle` in `haystack` at or after `start`.
+fn find(haystack: &[u8], needle: &[u8], start: usize) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut position = start;
+    while position + needle.len() <= haystack.len() {
+        let offset = memchr::memchr(first, &haystack[position..haystack.len() - rest.len()])?;
+        let candidate = position + offset;
+        if haystack[candidate + 1..].starts_with(rest) {
+            return Some(candidate);
+        }
+        position = candidate + 1;
+    }
+    None
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], replacement: &[u8]) -> Option<Vec<u8>> {
+    let mut position = find(haystack, needle, 0)?;
+    let mut output = Vec::with_capacity(haystack.len());
+    let mut start = 0;
+    loop {
+        output.extend_from_slice(&haystack[start..position]);
+        output.extend_from_slice(replacement);
+        start = position + needle.len();
+        match find(haystack, needle, start) {
+            Some(next) => position = next,
+            None => break,
         }
     }
+    output.extend_from_slice(&haystack[start..]);
+    Some(output)
 }
 
 impl fmt::Debug for Redactor {
@@ -223,6 +232,20 @@ mod tests {
             redactor.redact("Bearer abcdef then abcd then xy"),
             "[REDACTED] then [REDACTED] then xy"
         );
+    }
+
+    #[test]
+    fn search_handles_edges() {
+        assert_eq!(find(b"abcd", b"abcd", 0), Some(0));
+        assert_eq!(find(b"xxabcd", b"abcd", 0), Some(2));
+        assert_eq!(find(b"abcabcd", b"abcd", 0), Some(3));
+        assert_eq!(find(b"abc", b"abcd", 0), None);
+        assert_eq!(find(b"abcdabcd", b"abcd", 1), Some(4));
+        assert_eq!(
+            replace_bytes(b"abcdabcdXabcd", b"abcd", b"-").as_deref(),
+            Some(&b"--X-"[..])
+        );
+        assert_eq!(replace_bytes(b"", b"abcd", b"-"), None);
     }
 
     #[test]
