@@ -3,18 +3,22 @@
 # (bench/deluge/<name>.dg and <name>.py), timed as whole processes in one run.
 # Prints the median wall time of each and the ratio Python / Trestle per program.
 # Usage: ./scripts/bench-deluge.sh [rounds]   (default 5 rounds per program)
+#        TRESTLE_BIN=path/to/trestle ./scripts/bench-deluge.sh   (time an existing binary)
 # This is a benchmark, never a test: nothing here fails on a slow machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-5}"
 python="${PYTHON:-python3}"
 
-echo "== building the release binary"
-cargo build --release --quiet -p trestle
-target_dir="${CARGO_TARGET_DIR:-target}"
-trestle="$target_dir/release/trestle"
+if [ -n "${TRESTLE_BIN:-}" ]; then
+  trestle="$TRESTLE_BIN"
+else
+  echo "== building the release binary"
+  cargo build --release --quiet -p trestle
+  trestle="${CARGO_TARGET_DIR:-target}/release/trestle"
+fi
 echo "python: $($python --version 2>&1)"
-echo "rounds: $rounds"
+echo "rounds: $rounds, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Median of the numbers on stdin.
 median() {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin_command;
+mod deluge_command;
 mod serve_command;
 
 #[derive(Debug, Parser)]
@@ -25,13 +26,18 @@ enum Command {
     Serve(serve_command::ServeArgs),
     /// Operator tasks on the database, no running server needed.
     Admin(admin_command::AdminArgs),
+    /// Deluge functions: check files, run a function locally.
+    Deluge(deluge_command::DelugeArgs),
 }
 
 fn main() -> ExitCode {
+    // The binary's one TLS crypto provider (ring), installed before any client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(arguments) => serve_command::run(arguments),
         Command::Admin(arguments) => admin_command::run(arguments),
+        Command::Deluge(arguments) => deluge_command::run(arguments),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
