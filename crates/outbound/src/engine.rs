@@ -308,7 +308,7 @@ impl OutboundEngine {
                 });
             }
         }
-        let first_url = redactor.redact(logical_url.as_str());
+        let first_url = logical_url.clone();
         let timeout = request.timeout.unwrap_or(config.timeout);
         let mut method = request.method;
         let mut body = request.body.clone();
@@ -354,7 +354,7 @@ impl OutboundEngine {
             redirects += 1;
             if redirects > config.max_redirects {
                 return Err(OutboundError::TooManyRedirects {
-                    url: first_url,
+                    url: redactor.redact(first_url.as_str()),
                     limit: config.max_redirects,
                 });
             }
@@ -612,17 +612,18 @@ impl OutboundEngine {
         } else {
             &inner.guarded_client
         };
-        let display_url = redactor.redact(hop.logical_url.as_str());
-        let display_host = url_host(hop.logical_url);
+        // Only built when something fails: the success path does no redaction work.
+        let display_url = || redactor.redact(hop.logical_url.as_str());
         let headers = build_headers(hop, redactor)?;
         let mut builder = client
             .request(hop.method.to_http(), target.url.clone())
             .timeout(hop.timeout)
             .headers(headers);
         builder = attach_body(builder, hop)?;
-        let mut response = builder.send().await.map_err(|error| {
-            transport_error(error, &display_url, &display_host, hop.timeout, redactor)
-        })?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|error| transport_error(error, hop.logical_url, hop.timeout, redactor))?;
 
         let limit = inner.config.max_response_bytes;
         // A HEAD response announces the GET body's length without sending it.
@@ -632,7 +633,7 @@ impl OutboundEngine {
                 .is_some_and(|length| length > limit)
         {
             return Err(OutboundError::ResponseTooLarge {
-                url: display_url,
+                url: display_url(),
                 limit_bytes: limit,
             });
         }
@@ -647,24 +648,39 @@ impl OutboundEngine {
                 )
             })
             .collect::<Vec<_>>();
-        let mut body = BytesMut::new();
+        // Most bodies arrive in one chunk: keep it as is instead of copying.
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut received: u64 = 0;
         loop {
-            let chunk = response.chunk().await.map_err(|error| {
-                transport_error(error, &display_url, &display_host, hop.timeout, redactor)
-            })?;
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|error| transport_error(error, hop.logical_url, hop.timeout, redactor))?;
             let Some(chunk) = chunk else { break };
-            if body.len() as u64 + chunk.len() as u64 > limit {
+            received += chunk.len() as u64;
+            if received > limit {
                 return Err(OutboundError::ResponseTooLarge {
-                    url: display_url,
+                    url: display_url(),
                     limit_bytes: limit,
                 });
             }
-            body.extend_from_slice(&chunk);
+            chunks.push(chunk);
         }
+        let body = match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.pop().unwrap_or_default(),
+            _ => {
+                let mut joined = BytesMut::with_capacity(received as usize);
+                for chunk in &chunks {
+                    joined.extend_from_slice(chunk);
+                }
+                joined.freeze()
+            }
+        };
         Ok(Exchange {
             status,
             headers,
-            body: body.freeze(),
+            body,
             attempts: 1,
         })
     }
@@ -946,14 +962,13 @@ fn encode_form(
 
 fn transport_error(
     error: reqwest::Error,
-    display_url: &str,
-    display_host: &str,
+    logical_url: &Url,
     timeout: Duration,
     redactor: &Redactor,
 ) -> OutboundError {
     if error.is_timeout() {
         return OutboundError::Timeout {
-            url: display_url.to_owned(),
+            url: redactor.redact(logical_url.as_str()),
             seconds: timeout.as_secs().max(1),
         };
     }
@@ -961,12 +976,12 @@ fn transport_error(
     let reason = redactor.redact(&error_chain(&error.without_url()));
     if is_connect {
         return OutboundError::ConnectionFailed {
-            host: display_host.to_owned(),
+            host: url_host(logical_url),
             reason,
         };
     }
     OutboundError::RequestFailed {
-        url: display_url.to_owned(),
+        url: redactor.redact(logical_url.as_str()),
         reason,
     }
 }
