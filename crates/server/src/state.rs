@@ -14,6 +14,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub metrics: Metrics,
+    /// Connections and OAuth flows; `None` answers 503 on those routes.
+    pub connections: Option<Arc<trestle_connections::ConnectionManager>>,
 }
 
 impl AppState {
@@ -23,7 +25,17 @@ impl AppState {
             store,
             config: Arc::new(config),
             metrics: Metrics::new(),
+            connections: None,
         }
+    }
+
+    /// Adds the connection manager (connections, services and OAuth routes).
+    pub fn with_connections(
+        mut self,
+        manager: Arc<trestle_connections::ConnectionManager>,
+    ) -> AppState {
+        self.connections = Some(manager);
+        self
     }
 }
 

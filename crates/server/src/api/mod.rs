@@ -13,6 +13,7 @@ use crate::state::AppState;
 
 pub mod audit;
 pub mod auth;
+pub mod connections;
 pub mod environments;
 pub mod members;
 pub mod organizations;
@@ -24,6 +25,8 @@ pub mod views;
 pub fn openapi_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDocument::openapi())
         .merge(system::routes())
+        .merge(connections::routes())
+        .merge(connections::browser_routes())
         .nest("/api/v1", auth::routes())
         .nest("/api/v1/organizations", organizations::routes())
         .nest("/api/v1/organizations/{org_id}/members", members::routes())

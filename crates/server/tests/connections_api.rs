@@ -1,0 +1,271 @@
+//! Connections over real HTTP: custom service and connection created through the API, the
+//! authorize answer's launch URL opened by a "browser" (cookie jar), the provider's redirect to
+//! the per-service callback completing the flow only in that browser, and no secret in any
+//! answer. The authorization server is a wiremock stand-in.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use trestle_connections::{ConnectionManager, ManagerConfig, oauth::TokenClient};
+use trestle_server::{AppState, ConfigLayer};
+use trestle_store::{NewUser, Role, Store, password};
+use trestle_vault::{Keyring, Vault};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENT_SECRET: &str = "srv-client-secret-value-42";
+const ACCESS_TOKEN: &str = "at-from-api-test-0123456789";
+
+#[tokio::test]
+async fn connection_lifecycle_over_http() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": ACCESS_TOKEN, "refresh_token": "rt-from-api-test-0123456789",
+            "expires_in": 3600, "token_type": "Bearer", "scope": "read"
+        })))
+        .mount(&provider)
+        .await;
+
+    let database = common::TestDatabase::create(common::Backend::Sqlite).await;
+    let config = common::test_config(&database, ConfigLayer::default());
+    let store = Store::connect(&config.database_url).await.unwrap();
+    let listener = trestle_server::run::bind(config.listen).await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let mut manager_config = ManagerConfig::new(url::Url::parse(&base_url).unwrap());
+    manager_config.allow_http_loopback = true;
+    let manager = ConnectionManager::new(
+        store.clone(),
+        Arc::new(Vault::new(Keyring::generate().unwrap())),
+        TokenClient::with_defaults().unwrap(),
+        manager_config,
+    );
+    let state = AppState::new(store.clone(), config).with_connections(Arc::new(manager));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        trestle_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+
+    let organization = store
+        .organizations()
+        .create("API org")
+        .await
+        .unwrap()
+        .organization
+        .id;
+    let password_hash = password::hash_password("correct horse battery staple").unwrap();
+    let (user, _) = store
+        .users()
+        .create_in_organization(
+            organization,
+            &NewUser {
+                email: "dev@example.test",
+                display_name: "Dev",
+                password_hash: &password_hash,
+                must_change_password: false,
+            },
+            Role::Developer,
+        )
+        .await
+        .unwrap();
+    let token = store
+        .api_tokens()
+        .issue(organization, "test", Some(user.id), None)
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+    let api = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let org_path = format!("{base_url}/api/v1/organizations/{organization}");
+    let call = |request: reqwest::RequestBuilder| {
+        let token = token.clone();
+        async move {
+            let response = request.bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            assert!(
+                !text.contains(CLIENT_SECRET) && !text.contains(ACCESS_TOKEN),
+                "a secret in an API answer: {text}"
+            );
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+
+    let (status, _) = call(
+        api.get(format!("{org_path}/connections"))
+            .bearer_auth("trestle_wrong"),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, body) = call(api.post(format!("{org_path}/services")).json(&json!({
+        "service_name": "Mock AS", "service_link_name": "mock_as", "auth_type": "oauth2_authorization_code",
+        "api_base_url": provider.uri(), "authorize_url": format!("{}/authorize", provider.uri()),
+        "access_token_url": format!("{}/token", provider.uri()),
+        "client_id": "client-1", "client_secret": CLIENT_SECRET, "scopes": ["read"],
+    })))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(api.get(format!("{org_path}/services"))).await;
+    assert_eq!(status, 200);
+    assert!(
+        body["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|service| service["key"] == "mock_as")
+    );
+    assert!(
+        body["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|service| service["key"] == "zoho_books")
+    );
+    let (status, body) = call(api.post(format!("{org_path}/connections")).json(&json!({
+        "namespace": "apitest", "name": "Mock Connection", "service_key": "mock_as"
+    })))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["connection"]["link_name"], "apitest__mockconnection");
+    let (status, body) = call(api.post(format!("{org_path}/connections")).json(&json!({
+        "namespace": "apitest", "name": "Mock Connection", "service_key": "mock_as"
+    })))
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("LINK_NAME_TAKEN"))
+    );
+
+    // Authorize in the sandbox: the answer is a launch URL for the browser.
+    let (status, body) = call(api.post(format!(
+        "{org_path}/connections/apitest__mockconnection/authorize?environment=sandbox"
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let launch_url = body["authorization"]["launch_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(launch_url.starts_with(&format!("{base_url}/api/v1/oauth/launch/")));
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let launched = browser.get(&launch_url).send().await.unwrap();
+    assert_eq!(launched.status(), 303);
+    assert_eq!(launched.headers()["referrer-policy"], "no-referrer");
+    let provider_url = url::Url::parse(launched.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        provider_url
+            .as_str()
+            .starts_with(&format!("{}/authorize?", provider.uri()))
+    );
+    let state = provider_url
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let callback_url =
+        format!("{base_url}/api/v1/oauth/callback/mock_as?code=the-code&state={state}");
+
+    // Another browser (no binding cookie) cannot complete it, and that attempt burns the state.
+    let stranger = reqwest::Client::new()
+        .get(&callback_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 400);
+    let error: Value = stranger.json().await.unwrap();
+    assert_eq!(error["code"], "OAUTH_STATE_SESSION_MISMATCH");
+
+    // A new flow, completed in the browser that launched it.
+    let (_, body) = call(api.post(format!(
+        "{org_path}/connections/apitest__mockconnection/reauthorize?environment=sandbox"
+    )))
+    .await;
+    let launched = browser
+        .get(body["authorization"]["launch_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let provider_url = url::Url::parse(launched.headers()["location"].to_str().unwrap()).unwrap();
+    let state = provider_url
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let done = browser
+        .get(format!(
+            "{base_url}/api/v1/oauth/callback/mock_as?code=the-code&state={state}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(done.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("apitest__mockconnection")
+    );
+
+    let (status, body) =
+        call(api.get(format!("{org_path}/connections/apitest__mockconnection"))).await;
+    assert_eq!(status, 200);
+    let environments = body["connection"]["environments"].as_array().unwrap();
+    assert_eq!(environments[0]["status"], "not_authorized");
+    assert_eq!(environments[1]["status"], "active");
+    assert_eq!(environments[1]["granted_scopes"], json!(["read"]));
+    let (status, body) = call(api.get(format!(
+        "{org_path}/connections/apitest__mockconnection/events"
+    )))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["kind"] == "authorized")
+    );
+    let (status, _) = call(
+        api.patch(format!("{org_path}/connections/apitest__mockconnection"))
+            .json(&json!({ "link_name": "renamed" })),
+    )
+    .await;
+    assert_eq!(status, 409, "the link name is locked after authorization");
+    let (status, _) =
+        call(api.delete(format!("{org_path}/connections/apitest__mockconnection"))).await;
+    assert_eq!(status, 204);
+    let (status, body) =
+        call(api.get(format!("{org_path}/connections/apitest__mockconnection"))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("CONNECTION_NOT_FOUND"))
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap();
+}
