@@ -72,7 +72,13 @@ pub async fn postgres_database(test_name: &str) -> Option<TestDatabase> {
         if std::env::var("CI").is_ok_and(|value| value == "true") {
             panic!("{test_name} needs TRESTLE_TEST_POSTGRES_URL (CI=true); run scripts/test.sh");
         }
-        eprintln!("SKIPPED: {test_name} (postgres) needs TRESTLE_TEST_POSTGRES_URL");
+        // Straight to the stderr handle: libtest captures eprintln! of passing tests, and a
+        // skip must be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {test_name} (postgres) needs TRESTLE_TEST_POSTGRES_URL"
+        );
         return None;
     };
     // A fresh schema per test (creating a database takes seconds; a schema milliseconds):
