@@ -41,10 +41,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod bigin;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod oauth_provider;
 mod router;
 pub mod run;
 mod state;

@@ -26,6 +26,8 @@ pub fn build_router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
 
     routes
+        .merge(crate::bigin::router())
+        .merge(crate::oauth_provider::router())
         .route(
             "/api/v1/openapi.json",
             get(move || {
