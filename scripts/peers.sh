@@ -99,6 +99,59 @@ start_all_peers() {
   start_httpbin
 }
 
+run_zoho_sdk_check() {
+  # The official Zoho CRM Python SDK (zohocrmsdk8-0, pinned in test-peers/zoho-sdk) against a
+  # real `trestle serve` on a fresh SQLite data folder: test-peers/zoho-sdk/sdk_check.py
+  # provisions an OAuth client and refresh token through the management API, then the SDK gets
+  # its own access token and creates, lists, reads, updates, searches and deletes Contacts
+  # through /crm/v8 (Trestle's alias of /bigin/v2). Fails on any mismatch.
+  local peers_dir="${repo_root:-$(pwd)}/test-peers"
+  local trestle="${CARGO_TARGET_DIR:-${repo_root:-$(pwd)}/target}/debug/trestle"
+  local data_dir="$peer_state_dir/zoho-sdk-data"
+  local banner="$peer_state_dir/zoho-sdk-serve.out"
+  echo "== building trestle for the Zoho SDK check"
+  cargo build -q -p trestle || return 1
+  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
+    python3 -m venv "$peers_dir/.venv" || return 1
+  fi
+  echo "== installing the Zoho CRM Python SDK (pip)"
+  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/zoho-sdk/requirements.txt" >/dev/null || return 1
+  "$trestle" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$banner" 2>"$peer_state_dir/zoho-sdk-serve.log" &
+  local serve_pid=$!
+  peer_pids+=("$serve_pid")
+  local attempt
+  for attempt in $(seq 1 300); do
+    grep -q '^Press Ctrl-C' "$banner" 2>/dev/null && break
+    sleep 0.1
+  done
+  local url
+  url=$(sed -n 's/^Trestle is running at //p' "$banner" | head -1)
+  if [ -z "$url" ]; then
+    echo "trestle serve did not start; its log:" >&2
+    cat "$peer_state_dir/zoho-sdk-serve.log" >&2
+    return 1
+  fi
+  local organization_id token
+  organization_id=$("$trestle" admin list-orgs --data-dir "$data_dir" | head -1 | cut -f1)
+  token=$("$trestle" admin issue-token --org "$organization_id" --email admin@trestle.localhost \
+    --name zoho-sdk-check --data-dir "$data_dir" 2>/dev/null)
+  if [ -z "$token" ]; then
+    echo "could not seed an API token for the Zoho SDK check" >&2
+    return 1
+  fi
+  mkdir -p "$peer_state_dir/zoho-sdk-work"
+  local status=0
+  "$peers_dir/.venv/bin/python" "$peers_dir/zoho-sdk/sdk_check.py" "${url%/}" "$organization_id" "$token" \
+    "$peer_state_dir/zoho-sdk-work" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "trestle serve log:" >&2
+    tail -50 "$peer_state_dir/zoho-sdk-serve.log" >&2
+  fi
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  return "$status"
+}
+
 run_post_test_checks() {
   :
 }

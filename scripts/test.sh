@@ -35,6 +35,7 @@ run_stage() {
 
 run_stage "cargo test" cargo test --workspace --no-fail-fast
 run_stage "post-test checks" run_post_test_checks
+run_stage "Zoho CRM SDK check" run_zoho_sdk_check
 run_stage "cargo fmt --check" cargo fmt --all -- --check
 run_stage "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
