@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// mimalloc: the Deluge VM allocates many small texts, maps and lists; glibc malloc made
+// them the largest cost in the benchmark (bench/deluge).
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin_command;
 mod deluge_command;
 mod serve_command;
