@@ -68,7 +68,7 @@ pub fn run_one(bytes: &[u8]) -> CaseEnd {
             Step::Yield => input = Resume::Continue,
             Step::Effect(_) => {
                 effects_answered += 1;
-                input = Resume::Effect(if effects_answered % 3 == 0 {
+                input = Resume::Effect(if effects_answered.is_multiple_of(3) {
                     EffectResult::Error("fuzz: effect failed".to_owned())
                 } else {
                     EffectResult::Value(OwnedValue::Null)

@@ -2,6 +2,7 @@
 //! programs and the corpus (when TRESTLE_DELUGE_CORPUS is set), plus thousands of random
 //! and mutated inputs, go through the same `fuzzing::run_one` as the cargo-fuzz target.
 //! A panic fails the test; `run_one` returning proves termination.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! both of its paths. The cassettes pin the exact requests: URL, method, parameters
 //! (including the JSONString body) and connection link names; a replay fails on any
 //! difference, and the recorded requests are compared once more here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

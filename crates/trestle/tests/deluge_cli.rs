@@ -1,4 +1,5 @@
 //! End-to-end tests of `trestle deluge ...` through the built binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -114,6 +114,7 @@ fn render_one(output: &mut String, path: &str, source: &str, diagnostic: &Compil
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::compile_source;
