@@ -129,10 +129,13 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let listener = trestle_server::run::bind(config.listen).await?;
     let bound_address = listener.local_addr()?;
     let url = config.display_url(bound_address);
+    // Signal handlers first, so a SIGTERM right after the banner shuts down gracefully.
+    let shutdown = trestle_server::run::shutdown_signal();
     print_banner(&config, &store, &url, first_run_admin.as_ref());
     tracing::info!(%url, backend = store.backend_name(), "listening");
-    let state = trestle_server::AppState::new(store.clone(), config);
-    trestle_server::serve(listener, state, trestle_server::run::shutdown_signal()).await?;
+    let connections = open_connections(&store, &config, &url).await?;
+    let state = trestle_server::AppState::new(store.clone(), config).with_connections(connections);
+    trestle_server::serve(listener, state, shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -195,6 +198,41 @@ fn init_logging(config: &ServerConfig) {
 /// One crypto provider (ring) for the whole binary; a second call is harmless.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The connection manager, with the vault opened from `TRESTLE_MASTER_KEY` or the key file in
+/// the data folder (created on the first start, never regenerated once credentials exist). A
+/// key that does not match the stored credentials stops the start with a clear error.
+async fn open_connections(
+    store: &Store,
+    config: &ServerConfig,
+    public_url: &str,
+) -> anyhow::Result<std::sync::Arc<trestle_connections::ConnectionManager>> {
+    let stored = store
+        .connections()
+        .ciphertexts()
+        .await
+        .context("cannot read stored connection credentials")?;
+    let options =
+        trestle_vault::VaultOptions::for_data_directory(&config.data_dir, !stored.is_empty());
+    let (vault, _source) = trestle_vault::Vault::open(&options)
+        .context("cannot open the master key for stored credentials")?;
+    if let Some(first) = stored.first() {
+        vault.check_key_matches(&first.ciphertext).context(
+            "the master key does not match the stored credentials; start with the key they were encrypted with",
+        )?;
+    }
+    let base_url = url::Url::parse(public_url)
+        .with_context(|| format!("the public URL `{public_url}` is not a valid URL"))?;
+    let tokens = trestle_connections::oauth::TokenClient::with_defaults()?;
+    Ok(std::sync::Arc::new(
+        trestle_connections::ConnectionManager::new(
+            store.clone(),
+            std::sync::Arc::new(vault),
+            tokens,
+            trestle_connections::ManagerConfig::new(base_url),
+        ),
+    ))
 }
 
 #[cfg(test)]
