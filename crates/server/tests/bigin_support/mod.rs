@@ -108,6 +108,7 @@ pub fn redact(value: &Value) -> Value {
                         }
                         ("company_name", Value::String(_)) => json!("[organization]"),
                         ("domain_name", Value::String(_)) => json!("[domain]"),
+                        ("api_domain", Value::String(_)) => json!("[base url]"),
                         _ => redact(value),
                     };
                     (key.clone(), redacted)

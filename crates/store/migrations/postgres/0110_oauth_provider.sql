@@ -7,7 +7,7 @@ CREATE TABLE oauth_clients (
     organization_id text NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     name text NOT NULL,
     client_type text NOT NULL CHECK (client_type IN ('web', 'public', 'server')),
-    redirect_uris text NOT NULL,
+    redirect_uris jsonb NOT NULL,
     secret_hash text,
     created_by text REFERENCES users (id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL
