@@ -85,25 +85,43 @@ pub async fn serve(
     }
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGTERM or SIGINT (Ctrl-C). The handlers are registered when this is called
+/// (not when first polled), so call it before announcing that the server is up: a signal
+/// that arrives right after the announcement is then a graceful shutdown, not a kill.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait_terminate = async {
+                match terminate {
+                    Some(mut stream) => {
+                        stream.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let wait_interrupt = async {
+                match interrupt {
+                    Some(mut stream) => {
+                        stream.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait_terminate => {}
+                () = wait_interrupt => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -136,42 +154,62 @@ pub async fn ensure_first_run_admin(store: &Store) -> Result<Option<FirstRunAdmi
     .map_err(|join_error| StoreError::PasswordHashing {
         message: join_error.to_string(),
     })??;
-    // The user first: when another process started at the same moment and won, the unique
-    // email stops us here, before anything else is created, and that process prints it.
+    // One transaction: the user, the organization, the membership, the grant and the audit
+    // entry exist together or not at all. When another process started at the same moment and
+    // won, the unique email stops us and that process prints the password.
+    let mut transaction = store.begin_write().await?;
     let user = match store
         .users()
-        .create(&trestle_store::NewUser {
-            email: FIRST_RUN_ADMIN_EMAIL,
-            display_name: "Administrator",
-            password_hash: &password_hash,
-            must_change_password: true,
-        })
+        .create_in(
+            &mut transaction,
+            &trestle_store::NewUser {
+                email: FIRST_RUN_ADMIN_EMAIL,
+                display_name: "Administrator",
+                password_hash: &password_hash,
+                must_change_password: true,
+            },
+        )
         .await
     {
         Ok(user) => user,
-        Err(StoreError::AlreadyExists { .. }) => return Ok(None),
+        Err(StoreError::AlreadyExists { .. }) => {
+            transaction.rollback().await?;
+            return Ok(None);
+        }
         Err(other) => return Err(other),
     };
     let created = store
         .organizations()
-        .create(FIRST_RUN_ORGANIZATION_NAME)
+        .create_in(&mut transaction, FIRST_RUN_ORGANIZATION_NAME)
         .await?;
     store
         .memberships()
-        .add(created.organization.id, user.id, trestle_store::Role::Admin)
+        .add_in(
+            &mut transaction,
+            created.organization.id,
+            user.id,
+            trestle_store::Role::Admin,
+        )
         .await?;
-    store.platform_admins().grant(user.id).await?;
+    store
+        .platform_admins()
+        .grant_in(&mut transaction, user.id)
+        .await?;
     store
         .audit()
-        .record(&trestle_store::NewAuditEntry {
-            actor: trestle_store::Actor::System,
-            organization_id: Some(created.organization.id),
-            action: "first_run.admin_created",
-            target_kind: Some("user"),
-            target_id: Some(user.id.to_string()),
-            details: serde_json::json!({ "email": user.email }),
-        })
+        .record_in(
+            &mut transaction,
+            &trestle_store::NewAuditEntry {
+                actor: trestle_store::Actor::System,
+                organization_id: Some(created.organization.id),
+                action: "first_run.admin_created",
+                target_kind: Some("user"),
+                target_id: Some(user.id.to_string()),
+                details: serde_json::json!({ "email": user.email }),
+            },
+        )
         .await?;
+    transaction.commit().await?;
     Ok(Some(FirstRunAdmin {
         email: user.email,
         one_time_password,

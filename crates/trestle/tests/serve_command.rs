@@ -61,20 +61,28 @@ impl ServeProcess {
         }
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn terminate(self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.wait_for_exit()
+    }
+
+    fn send_sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        for _ in 0..200 {
+    }
+
+    fn wait_for_exit(mut self) -> std::process::ExitStatus {
+        for _ in 0..400 {
             if let Some(exit) = self.child.try_wait().unwrap() {
                 return exit;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        panic!("trestle serve did not stop within 10 s of SIGTERM");
+        panic!("trestle serve did not stop within 20 s of SIGTERM");
     }
 }
 
@@ -170,21 +178,35 @@ fn first_start_prints_the_url_and_a_one_time_admin_password_once() {
 fn sigterm_lets_a_request_in_flight_finish() {
     let data_dir = tempfile::tempdir().unwrap();
     let server = ServeProcess::start(data_dir.path());
-    let address = server.address.clone();
-    // A sign-in spends real time in password hashing; SIGTERM arrives while it runs.
-    let request = std::thread::spawn(move || {
-        http(
-            &address,
-            "POST",
-            "/api/v1/auth/login",
-            Some("{\"email\":\"admin@trestle.localhost\",\"password\":\"wrong password\"}"),
-        )
-    });
-    std::thread::sleep(Duration::from_millis(30));
-    let exit = server.terminate();
-    let (status, body) = request.join().unwrap();
-    assert_eq!(status, 401, "the in-flight request got its answer: {body}");
-    assert_eq!(exit.code(), Some(0));
+    // A sign-in whose body arrives in two parts: SIGTERM comes while the server is reading
+    // it, so the request is in flight; it must still get its answer.
+    let body = "{\"email\":\"admin@trestle.localhost\",\"password\":\"wrong password\"}";
+    let (first_part, last_part) = body.split_at(body.len() - 1);
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{first_part}",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    server.send_sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    // No new connections once shutdown began, while the one in flight finishes.
+    assert!(
+        TcpStream::connect(&server.address).is_err(),
+        "stopped accepting"
+    );
+    stream.write_all(last_part.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("INVALID_CREDENTIALS"), "{response}");
+    assert_eq!(server.wait_for_exit().code(), Some(0));
 }
 
 #[test]
