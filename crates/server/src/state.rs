@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Connections and OAuth flows; `None` answers 503 on those routes.
     pub connections: Option<Arc<trestle_connections::ConnectionManager>>,
+    /// Runs functions and forwards proxy requests; `None` answers those routes with 503.
+    pub functions: Option<Arc<trestle_runtime::FunctionRuntime>>,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Metrics::new(),
             connections: None,
+            functions: None,
         }
     }
 
@@ -35,6 +38,14 @@ impl AppState {
         manager: Arc<trestle_connections::ConnectionManager>,
     ) -> AppState {
         self.connections = Some(manager);
+        self
+    }
+}
+
+impl AppState {
+    /// The same state with the function runtime (functions/run, proxy, stand-in routes).
+    pub fn with_functions(mut self, runtime: Arc<trestle_runtime::FunctionRuntime>) -> AppState {
+        self.functions = Some(runtime);
         self
     }
 }

@@ -15,8 +15,11 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod environments;
+pub mod functions;
 pub mod members;
 pub mod organizations;
+pub mod proxy;
+pub mod routes;
 pub mod system;
 pub mod tokens;
 pub mod views;
@@ -36,6 +39,9 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         )
         .nest("/api/v1/organizations/{org_id}/tokens", tokens::routes())
         .nest("/api/v1/organizations/{org_id}/audit", audit::routes())
+        .nest("/api/v1/environments/{environment}", functions::routes())
+        .nest("/api/v1/environments/{environment}", routes::routes())
+        .merge(proxy::routes())
 }
 
 /// The top of the OpenAPI document; paths and most schemas come from the route groups.

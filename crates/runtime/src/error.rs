@@ -1,0 +1,53 @@
+//! The one error type of this crate.
+
+/// Why a server-side run, route change or proxied request could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A stand-in route is not usable (bad host or target URL).
+    #[error("{message}")]
+    InvalidRoute { message: String },
+    /// The connection cannot be used (unknown link name, not authorized, revoked...).
+    #[error("{message}")]
+    Connection { code: &'static str, message: String },
+    /// The request engine refused or failed the request (egress policy, limits, network).
+    #[error("{message}")]
+    Outbound {
+        code: &'static str,
+        message: String,
+        egress_refusal: bool,
+    },
+    /// The request itself is unusable (a path that escapes the API base, a bad method).
+    #[error("{message}")]
+    InvalidRequest { message: String },
+}
+
+impl RuntimeError {
+    /// A stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RuntimeError::InvalidRoute { .. } => "EGRESS_ROUTE_INVALID",
+            RuntimeError::Connection { code, .. } => code,
+            RuntimeError::Outbound { code, .. } => code,
+            RuntimeError::InvalidRequest { .. } => "PROXY_REQUEST_INVALID",
+        }
+    }
+}
+
+impl From<trestle_connections::ConnectionError> for RuntimeError {
+    fn from(error: trestle_connections::ConnectionError) -> Self {
+        RuntimeError::Connection {
+            code: error.code(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<trestle_outbound::OutboundError> for RuntimeError {
+    fn from(error: trestle_outbound::OutboundError) -> Self {
+        RuntimeError::Outbound {
+            code: error.code(),
+            egress_refusal: error.is_egress_refusal(),
+            message: error.to_string(),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Shared by the functions, proxy and seed tests: a real Trestle server (in process, on
+//! 127.0.0.1:0) with the function runtime, a real store, a real vault, two connections
+//! authorized through oidc-provider's authorization code flow (the test plays the browser),
+//! and wiremock stand-ins for Bigin and Books routed in the sandbox.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use trestle_connections::{
+    ConnectionManager, CreateConnection, EnvironmentKind, ManagerConfig, oauth::TokenClient,
+};
+use trestle_outbound::{OutboundConfig, OutboundEngine};
+use trestle_runtime::FunctionRuntime;
+use trestle_server::{AppState, ConfigLayer, ServerConfig};
+use trestle_store::{NewUser, OrganizationId, Role, Store, password};
+use trestle_vault::{Keyring, Vault};
+use url::Url;
+use wiremock::MockServer;
+
+/// oidc-provider registers callbacks under this base URL for the keys below.
+pub const PUBLIC_BASE_URL: &str = "http://127.0.0.1:8787";
+pub const BIGIN_LINK: &str = "biginandbooksconnectionnew__biginconnection";
+pub const BOOKS_LINK: &str = "biginandbooksconnectionnew__booksconnection";
+const CLIENT_ID: &str = "crm-connector";
+const CLIENT_SECRET: &str = "crm-secret";
+
+/// The peer's URL from the environment. Missing: fail under CI, skip loudly otherwise.
+pub fn peer(variable: &str, test: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            if std::env::var("CI").is_ok_and(|value| value == "true") {
+                panic!("{test} needs {variable} (set by scripts/peers.sh or scripts/test.sh) and CI=true");
+            }
+            eprintln!("SKIPPED: {test} needs {variable}");
+            None
+        }
+    }
+}
+
+pub struct Harness {
+    pub base_url: String,
+    pub store: Store,
+    pub organization: OrganizationId,
+    pub token: String,
+    pub runtime: Arc<FunctionRuntime>,
+    pub bigin: MockServer,
+    pub books: MockServer,
+    pub issuer: String,
+    pub client: reqwest::Client,
+    _directory: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Harness {
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Runs a script through `POST /api/v1/environments/sandbox/functions/run`.
+    pub async fn run(&self, script: &str, arguments: Value) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/environments/sandbox/functions/run",
+                json!({ "script": script, "arguments": arguments }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// The access token oidc-provider issued for a connection, as the stand-ins saw it last.
+    pub async fn is_active_at_provider(&self, token: &str) -> bool {
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["active"] == Value::Bool(true)
+    }
+}
+
+fn custom_service(issuer: &str, key: &str, api_base_url: &str) -> trestle_services::CustomServiceInput {
+    serde_json::from_value(json!({
+        "service_name": format!("Zoho stand-in {key}"),
+        "service_link_name": key,
+        "auth_type": "oauth2_authorization_code",
+        "api_base_url": api_base_url,
+        "authorize_url": format!("{issuer}/auth"),
+        "access_token_url": format!("{issuer}/token"),
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "client_authentication": "basic",
+        "scopes": ["openid", "offline_access", "crm.read"],
+        "scope_delimiter": "space",
+        "token_prefix": "Zoho-oauthtoken",
+    }))
+    .unwrap()
+}
+
+/// Everything up and authorized; the sandbox routes `www.zohoapis.com` to the Bigin stand-in
+/// and `books.zoho.com` to the Books stand-in (set through the API by a platform admin).
+pub async fn start(issuer: String) -> Harness {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let directory = tempfile::tempdir().unwrap();
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        directory.path().join("trestle.db").display()
+    );
+    let store = Store::connect(&database_url).await.unwrap();
+    let organization = store
+        .organizations()
+        .create("Seed org")
+        .await
+        .unwrap()
+        .organization
+        .id;
+    let password_hash = password::hash_password("correct horse battery staple").unwrap();
+    let (user, _) = store
+        .users()
+        .create_in_organization(
+            organization,
+            &NewUser {
+                email: "operator@example.test",
+                display_name: "Operator",
+                password_hash: &password_hash,
+                must_change_password: false,
+            },
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    store.platform_admins().grant(user.id).await.unwrap();
+    let token = store
+        .api_tokens()
+        .issue(organization, "seed test", Some(user.id), None)
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+
+    let vault = Arc::new(Vault::new(Keyring::generate().unwrap()));
+    let mut manager_config = ManagerConfig::new(Url::parse(PUBLIC_BASE_URL).unwrap());
+    manager_config.refresh_jitter = std::time::Duration::from_millis(0);
+    let manager = Arc::new(ConnectionManager::new(
+        store.clone(),
+        vault,
+        TokenClient::with_defaults().unwrap(),
+        manager_config,
+    ));
+    for (key, base) in [
+        ("oidc_test", "https://www.zohoapis.com/bigin/v2"),
+        ("oidc_test_other", "https://books.zoho.com/api/v3"),
+    ] {
+        manager
+            .save_custom_service(organization, custom_service(&issuer, key, base), false)
+            .await
+            .unwrap();
+    }
+    for (service_key, name) in [("oidc_test", "biginconnection"), ("oidc_test_other", "booksconnection")] {
+        manager
+            .create_connection(
+                organization,
+                CreateConnection {
+                    namespace: "biginandbooksconnectionnew".into(),
+                    name: name.into(),
+                    link_name: Some(name.into()),
+                    service_key: service_key.into(),
+                    ..CreateConnection::default()
+                },
+            )
+            .await
+            .unwrap();
+        let link_name = format!("biginandbooksconnectionnew__{name}");
+        authorize(&manager, organization, &link_name, service_key).await;
+    }
+
+    let engine = OutboundEngine::new(OutboundConfig::default()).unwrap();
+    let runtime = Arc::new(FunctionRuntime::new(engine, manager));
+    let config = ServerConfig::resolve(
+        ConfigLayer {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            db: Some(database_url),
+            data_dir: Some(directory.path().to_owned()),
+            ..ConfigLayer::default()
+        },
+        ConfigLayer::default(),
+        None,
+    )
+    .unwrap();
+    let listener = trestle_server::run::bind(config.listen).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let state = AppState::new(store.clone(), config).with_functions(runtime.clone());
+    let (shutdown, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        trestle_server::serve(listener, state, async move {
+            let _ = shutdown_receiver.await;
+        })
+        .await
+        .unwrap();
+    });
+
+    let bigin = MockServer::start().await;
+    let books = MockServer::start().await;
+    let harness = Harness {
+        base_url: format!("http://{address}"),
+        store,
+        organization,
+        token,
+        runtime,
+        bigin,
+        books,
+        issuer,
+        client: reqwest::Client::new(),
+        _directory: directory,
+        _shutdown: shutdown,
+    };
+    let response = harness
+        .client
+        .put(format!(
+            "{}/api/v1/environments/sandbox/egress-routes",
+            harness.base_url
+        ))
+        .bearer_auth(&harness.token)
+        .json(&json!({ "routes": [
+            { "host": "www.zohoapis.com", "target": harness.bigin.uri() },
+            { "host": "books.zoho.com", "target": harness.books.uri() },
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    harness
+}
+
+async fn authorize(
+    manager: &ConnectionManager,
+    organization: OrganizationId,
+    link_name: &str,
+    service_key: &str,
+) {
+    let pending = manager
+        .begin_authorization(organization, link_name, EnvironmentKind::Sandbox)
+        .await
+        .unwrap();
+    let launch_token = pending
+        .launch_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let launched = manager.launch_authorization(&launch_token).await.unwrap();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let callback = walk_provider_forms(&browser, &launched.provider_url).await;
+    assert_eq!(callback.path(), format!("/api/v1/oauth/callback/{service_key}"));
+    let pairs: Vec<(String, String)> = callback.query_pairs().into_owned().collect();
+    manager
+        .complete_authorization(service_key, &pairs, Some(&launched.browser_binding))
+        .await
+        .unwrap();
+}
+
+/// Walks oidc-provider's login and consent forms until the redirect to Trestle's callback.
+async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) -> Url {
+    let mut next = provider_url.clone();
+    for _ in 0..12 {
+        let response = browser.get(next.clone()).send().await.unwrap();
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers()["location"].to_str().unwrap().to_string();
+            let target = next.join(&location).unwrap();
+            if target.as_str().starts_with(PUBLIC_BASE_URL) {
+                return target;
+            }
+            next = target;
+            continue;
+        }
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "provider page {next} answered {status}: {body}");
+        let form: Vec<(&str, &str)> =
+            if body.contains("value=\"login\"") || body.contains("name=\"login\"") {
+                vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
+            } else {
+                vec![("prompt", "consent")]
+            };
+        let response = browser.post(next.clone()).form(&form).send().await.unwrap();
+        assert!(response.status().is_redirection(), "form answered {}", response.status());
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        let target = next.join(&location).unwrap();
+        if target.as_str().starts_with(PUBLIC_BASE_URL) {
+            return target;
+        }
+        next = target;
+    }
+    panic!("the provider never redirected to the callback");
+}
