@@ -159,6 +159,7 @@ pub async fn start(issuer: String) -> Harness {
     let vault = Arc::new(Vault::new(Keyring::generate().unwrap()));
     let mut manager_config = ManagerConfig::new(Url::parse(PUBLIC_BASE_URL).unwrap());
     manager_config.refresh_jitter = std::time::Duration::from_millis(0);
+    manager_config.allow_http_loopback = true;
     let manager = Arc::new(ConnectionManager::new(
         store.clone(),
         vault,
@@ -232,21 +233,30 @@ pub async fn start(issuer: String) -> Harness {
         _directory: directory,
         _shutdown: shutdown,
     };
-    let response = harness
+    // Operator configuration (API tokens never carry platform-admin rights, so the PUT
+    // endpoint refuses them; the operator's configuration path is the runtime itself).
+    harness
+        .runtime
+        .set_routes(
+            harness.organization,
+            EnvironmentKind::Sandbox,
+            vec![
+                trestle_runtime::EgressRoute { host: "www.zohoapis.com".into(), target: harness.bigin.uri() },
+                trestle_runtime::EgressRoute { host: "books.zoho.com".into(), target: harness.books.uri() },
+            ],
+        )
+        .unwrap();
+    let shown: Value = harness
         .client
-        .put(format!(
-            "{}/api/v1/environments/sandbox/egress-routes",
-            harness.base_url
-        ))
+        .get(format!("{}/api/v1/environments/sandbox/egress-routes", harness.base_url))
         .bearer_auth(&harness.token)
-        .json(&json!({ "routes": [
-            { "host": "www.zohoapis.com", "target": harness.bigin.uri() },
-            { "host": "books.zoho.com", "target": harness.books.uri() },
-        ]}))
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(shown["routes"][1]["host"], "books.zoho.com", "{shown}");
     harness
 }
 
