@@ -12,6 +12,8 @@ use trestle_functions::cassette::{Cassette, RecordingPerformer, ReplayPerformer}
 use trestle_functions::local::LocalPerformer;
 use trestle_functions::{EffectPerformer, FunctionsError, run_to_completion, start_run};
 
+#[path = "deluge_remote.rs"]
+mod deluge_remote;
 
 #[derive(Debug, Args)]
 pub struct DelugeArgs {
@@ -68,6 +70,15 @@ struct RunArgs {
     /// Answer effects from this cassette file, offline.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// Run on this Trestle server instead, with its connections (see deluge_remote.rs).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["record", "replay"])]
+    server: Option<String>,
+    /// The server environment to run in, with --server: sandbox or production.
+    #[arg(long = "env", value_name = "NAME", default_value = "sandbox")]
+    environment: String,
+    /// API token for --server.
+    #[arg(long, env = "TRESTLE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 pub fn run(arguments: DelugeArgs) -> anyhow::Result<()> {
@@ -190,6 +201,17 @@ fn run_function(arguments: RunArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let source = read_source(&arguments.file)?;
     let shown_path = arguments.file.display().to_string();
+    if let Some(server) = &arguments.server {
+        return deluge_remote::run_on_server(deluge_remote::RemoteRun {
+            shown_path: &shown_path,
+            source,
+            arguments: &arguments.arguments,
+            max_statements: arguments.max_statements,
+            server,
+            environment: &arguments.environment,
+            token: arguments.token.as_deref(),
+        });
+    }
     let program = match compile_file(&source) {
         Ok(program) => program,
         Err(diagnostics) => {
