@@ -99,6 +99,54 @@ start_all_peers() {
   start_httpbin
 }
 
+run_schemathesis() {
+  # PyPI schemathesis (pinned in test-peers/requirements.txt) against a real `trestle serve` on
+  # a fresh SQLite data folder, authenticated with an API token seeded by `trestle admin`.
+  # Fails on any 5xx, undocumented status, wrong content type or body that breaks the schema.
+  local peers_dir="${repo_root:-$(pwd)}/test-peers"
+  local trestle="${CARGO_TARGET_DIR:-${repo_root:-$(pwd)}/target}/debug/trestle"
+  local data_dir="$peer_state_dir/schemathesis-data"
+  local banner="$peer_state_dir/schemathesis-serve.out"
+  echo "== building trestle for schemathesis"
+  cargo build -q -p trestle || return 1
+  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
+    python3 -m venv "$peers_dir/.venv" || return 1
+  fi
+  echo "== installing schemathesis (pip)"
+  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/requirements.txt" >/dev/null || return 1
+  "$trestle" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$banner" 2>"$peer_state_dir/schemathesis-serve.log" &
+  local serve_pid=$!
+  peer_pids+=("$serve_pid")
+  local attempt
+  for attempt in $(seq 1 300); do
+    grep -q '^Press Ctrl-C' "$banner" 2>/dev/null && break
+    sleep 0.1
+  done
+  local url
+  url=$(sed -n 's/^Trestle is running at //p' "$banner" | head -1)
+  if [ -z "$url" ]; then
+    echo "trestle serve did not start; its log:" >&2
+    cat "$peer_state_dir/schemathesis-serve.log" >&2
+    return 1
+  fi
+  local organization_id token
+  organization_id=$("$trestle" admin list-orgs --data-dir "$data_dir" | head -1 | cut -f1)
+  token=$("$trestle" admin issue-token --org "$organization_id" --email admin@trestle.localhost \
+    --name schemathesis --data-dir "$data_dir" 2>/dev/null)
+  if [ -z "$token" ]; then
+    echo "could not seed an API token for schemathesis" >&2
+    return 1
+  fi
+  local status=0
+  "$peers_dir/.venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples 30 --workers 1 --seed 20261128 --no-color || status=$?
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  return "$status"
+}
+
 run_zoho_sdk_check() {
   # The official Zoho CRM Python SDK (zohocrmsdk8-0, pinned in test-peers/zoho-sdk) against a
   # real `trestle serve` on a fresh SQLite data folder: test-peers/zoho-sdk/sdk_check.py
@@ -147,54 +195,6 @@ run_zoho_sdk_check() {
     echo "trestle serve log:" >&2
     tail -50 "$peer_state_dir/zoho-sdk-serve.log" >&2
   fi
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  return "$status"
-}
-
-run_schemathesis() {
-  # PyPI schemathesis (pinned in test-peers/requirements.txt) against a real `trestle serve` on
-  # a fresh SQLite data folder, authenticated with an API token seeded by `trestle admin`.
-  # Fails on any 5xx, undocumented status, wrong content type or body that breaks the schema.
-  local peers_dir="${repo_root:-$(pwd)}/test-peers"
-  local trestle="${CARGO_TARGET_DIR:-${repo_root:-$(pwd)}/target}/debug/trestle"
-  local data_dir="$peer_state_dir/schemathesis-data"
-  local banner="$peer_state_dir/schemathesis-serve.out"
-  echo "== building trestle for schemathesis"
-  cargo build -q -p trestle || return 1
-  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
-    python3 -m venv "$peers_dir/.venv" || return 1
-  fi
-  echo "== installing schemathesis (pip)"
-  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/requirements.txt" >/dev/null || return 1
-  "$trestle" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$banner" 2>"$peer_state_dir/schemathesis-serve.log" &
-  local serve_pid=$!
-  peer_pids+=("$serve_pid")
-  local attempt
-  for attempt in $(seq 1 300); do
-    grep -q '^Press Ctrl-C' "$banner" 2>/dev/null && break
-    sleep 0.1
-  done
-  local url
-  url=$(sed -n 's/^Trestle is running at //p' "$banner" | head -1)
-  if [ -z "$url" ]; then
-    echo "trestle serve did not start; its log:" >&2
-    cat "$peer_state_dir/schemathesis-serve.log" >&2
-    return 1
-  fi
-  local organization_id token
-  organization_id=$("$trestle" admin list-orgs --data-dir "$data_dir" | head -1 | cut -f1)
-  token=$("$trestle" admin issue-token --org "$organization_id" --email admin@trestle.localhost \
-    --name schemathesis --data-dir "$data_dir" 2>/dev/null)
-  if [ -z "$token" ]; then
-    echo "could not seed an API token for schemathesis" >&2
-    return 1
-  fi
-  local status=0
-  "$peers_dir/.venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
-    --header "Authorization: Bearer $token" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-    --max-examples 30 --workers 1 --seed 20261128 --no-color || status=$?
   kill -TERM "$serve_pid" 2>/dev/null || true
   wait "$serve_pid" 2>/dev/null || true
   return "$status"

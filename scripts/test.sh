@@ -33,6 +33,8 @@ run_stage() {
   fi
 }
 
+# Some server tests drive the real `trestle` binary, so it is built first.
+run_stage "cargo build" cargo build --workspace --bins
 run_stage "cargo test" cargo test --workspace --no-fail-fast
 run_stage "post-test checks" run_post_test_checks
 run_stage "Zoho CRM SDK check" run_zoho_sdk_check

@@ -97,11 +97,11 @@ impl FunctionRuntime {
     ) -> Result<Vec<EgressRoute>, RuntimeError> {
         let mut validated = HostRoutes::new();
         for route in &routes {
-            validated
-                .add(&route.host, &route.target)
-                .map_err(|error| RuntimeError::InvalidRoute {
+            validated.add(&route.host, &route.target).map_err(|error| {
+                RuntimeError::InvalidRoute {
                     message: error.to_string(),
-                })?;
+                }
+            })?;
         }
         let normalized: Vec<EgressRoute> = validated
             .iter()

@@ -178,7 +178,9 @@ impl<'a> ServerPerformer<'a> {
                     trestle_integrations::shape_response(&plan, response.status, response.json());
                 (EffectResult::Value(json_to_owned(&shaped)), summary)
             }
-            Err(error) => error_result(format!("zoho.{service}.{task}: {error} [{}]", error.code())),
+            Err(error) => {
+                error_result(format!("zoho.{service}.{task}: {error} [{}]", error.code()))
+            }
         }
     }
 }
@@ -244,7 +246,8 @@ pub(crate) async fn send_through_connection(
         .engine
         .send(request.clone(), Some(&credential.attachment), context)
         .await?;
-    let expired = response.status == 401 || credential.expired_token_statuses.contains(&response.status);
+    let expired =
+        response.status == 401 || credential.expired_token_statuses.contains(&response.status);
     if !expired || !credential.refreshable {
         return Ok((response, credential));
     }

@@ -97,7 +97,11 @@ impl FunctionRuntime {
         }
         let credential = self
             .connections
-            .credential_for_request(request.organization, request.environment, &request.link_name)
+            .credential_for_request(
+                request.organization,
+                request.environment,
+                &request.link_name,
+            )
             .await?;
         let Some(api_base) = credential.service.api_base_url.clone() else {
             return Err(RuntimeError::InvalidRequest {

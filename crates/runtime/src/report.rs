@@ -76,7 +76,10 @@ impl FunctionRuntime {
     pub async fn run_script(&self, run: ScriptRun) -> RunReport {
         let started = Instant::now();
         let performer = ServerPerformer::new(self, run.organization, run.environment);
-        let failed = |error: RunError, info: Vec<String>, statements: u64, performer: ServerPerformer<'_>| RunReport {
+        let failed = |error: RunError,
+                      info: Vec<String>,
+                      statements: u64,
+                      performer: ServerPerformer<'_>| RunReport {
             info,
             return_value: serde_json::Value::Null,
             effects: performer.into_records(),
@@ -120,7 +123,12 @@ impl FunctionRuntime {
             },
             Err(FunctionsError::ScriptFailed { failure }) => {
                 let error = RunError::from_deluge(&failure.error);
-                failed(error, failure.info_lines, failure.statements_executed, performer)
+                failed(
+                    error,
+                    failure.info_lines,
+                    failure.statements_executed,
+                    performer,
+                )
             }
             Err(other) => failed(functions_error(&other), Vec::new(), 0, performer),
         }

@@ -75,7 +75,13 @@ async fn throughput(client: &reqwest::Client, url: &str, token: Option<&str>) ->
     total as f64 / THROUGHPUT_WINDOW.as_secs_f64()
 }
 
-fn report(name: &str, direct: &[Duration], through: &[Duration], direct_rps: f64, through_rps: f64) {
+fn report(
+    name: &str,
+    direct: &[Duration],
+    through: &[Duration],
+    direct_rps: f64,
+    through_rps: f64,
+) {
     let added = |fraction| {
         percentile(through, fraction).as_micros() as i128
             - percentile(direct, fraction).as_micros() as i128

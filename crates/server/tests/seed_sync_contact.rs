@@ -22,7 +22,12 @@ fn trestle_binary() -> PathBuf {
     }
     // Test executables live in <target>/<profile>/deps; the binary one folder up.
     let executable = std::env::current_exe().unwrap();
-    let binary = executable.parent().unwrap().parent().unwrap().join("trestle");
+    let binary = executable
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("trestle");
     assert!(
         binary.exists(),
         "{} is missing: build it first with `cargo build -p trestle` (or set TRESTLE_BIN)",
@@ -59,7 +64,12 @@ fn bigin_contact() -> Value {
 }
 
 fn bearer_token(request: &wiremock::Request) -> String {
-    let header = request.headers.get("authorization").unwrap().to_str().unwrap();
+    let header = request
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
     header
         .strip_prefix("Zoho-oauthtoken ")
         .unwrap_or_else(|| panic!("Authorization is {header:?}, expected Zoho-oauthtoken"))
@@ -79,7 +89,10 @@ fn json_string_of(request: &wiremock::Request) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_script_creates_then_updates_the_books_contact() {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER", "seed_script_creates_then_updates") else {
+    let Some(issuer) = peer(
+        "TRESTLE_TEST_OIDC_ISSUER",
+        "seed_script_creates_then_updates",
+    ) else {
         return;
     };
     let Some(seed_dir) = peer("TRESTLE_SEED_DIR", "seed_script_creates_then_updates") else {
@@ -96,9 +109,10 @@ async fn seed_script_creates_then_updates_the_books_contact() {
     Mock::given(method("GET"))
         .and(path("/api/v3/contacts"))
         .and(query_param("search_text", "ada@example.com"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "code": 0, "message": "success", "contacts": [] }),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "code": 0, "message": "success", "contacts": [] })),
+        )
         .mount(&harness.books)
         .await;
     Mock::given(method("POST"))
@@ -114,7 +128,10 @@ async fn seed_script_creates_then_updates_the_books_contact() {
 
     // First run: no contact in Books yet, so it is created.
     let (success, stdout, stderr) = run_binary(&harness, &script);
-    assert!(success, "first run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        success,
+        "first run failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.contains("Created Contact: "), "{stdout}");
     assert!(stdout.contains(BOOKS_CONTACT_ID), "{stdout}");
 
@@ -136,7 +153,10 @@ async fn seed_script_creates_then_updates_the_books_contact() {
     assert_eq!(bigin_requests.len(), 1);
     let bigin_token = bearer_token(&bigin_requests[0]);
     assert!(harness.is_active_at_provider(&bigin_token).await);
-    assert_ne!(bigin_token, books_token, "each connection has its own token");
+    assert_ne!(
+        bigin_token, books_token,
+        "each connection has its own token"
+    );
     assert!(!stdout.contains(&books_token) && !stderr.contains(&books_token));
 
     // Second run: Books now finds the contact, so it is updated.
@@ -153,16 +173,24 @@ async fn seed_script_creates_then_updates_the_books_contact() {
     Mock::given(method("PUT"))
         .and(path(format!("/api/v3/contacts/{BOOKS_CONTACT_ID}")))
         .and(query_param("organization_id", "XXXXXXX"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({ "code": 0, "message": "Contact information has been saved." }),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "code": 0, "message": "Contact information has been saved." }),
+            ),
+        )
         .expect(1)
         .mount(&harness.books)
         .await;
     let (success, stdout, stderr) = run_binary(&harness, &script);
-    assert!(success, "second run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        success,
+        "second run failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.contains("Updated Contact: "), "{stdout}");
-    assert!(stdout.contains("Contact information has been saved."), "{stdout}");
+    assert!(
+        stdout.contains("Contact information has been saved."),
+        "{stdout}"
+    );
     let books_requests = harness.books.received_requests().await.unwrap();
     let update = books_requests
         .iter()
@@ -183,7 +211,9 @@ async fn functions_run_reports_effects_without_the_credential() {
     let harness = start(issuer).await;
     Mock::given(method("GET"))
         .and(path("/api/v3/contacts"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "code": 0, "contacts": [] })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "code": 0, "contacts": [] })),
+        )
         .mount(&harness.books)
         .await;
     let report = harness
@@ -200,7 +230,10 @@ async fn functions_run_reports_effects_without_the_credential() {
     let effect = &report["effects"][0];
     assert_eq!(effect["kind"], "invoke_url");
     assert_eq!(effect["response"]["status"], 200);
-    assert_eq!(effect["response"]["url"], "https://books.zoho.com/api/v3/contacts");
+    assert_eq!(
+        effect["response"]["url"],
+        "https://books.zoho.com/api/v3/contacts"
+    );
     let request = &harness.books.received_requests().await.unwrap()[0];
     let token = bearer_token(request);
     assert!(!report.to_string().contains(&token));

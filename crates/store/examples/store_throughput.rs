@@ -7,6 +7,7 @@
 //!
 //! Each figure is operations per second with 8 concurrent tasks. A measurement tool, not a
 //! test: it asserts nothing about speed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step should stop the test loudly
 
 use std::time::Instant;
 

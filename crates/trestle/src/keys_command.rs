@@ -142,7 +142,10 @@ pub fn run(arguments: KeysArgs) -> anyhow::Result<()> {
 fn reencrypt_stored_credentials(vault: &Vault, data_dir: &Path) -> anyhow::Result<()> {
     let database_url = match std::env::var("TRESTLE_DB") {
         Ok(url) if !url.is_empty() => url,
-        _ => format!("sqlite://{}?mode=rwc", data_dir.join("trestle.db").display()),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("trestle.db").display()
+        ),
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()

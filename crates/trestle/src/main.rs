@@ -12,7 +12,9 @@ static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin_command;
 mod deluge_command;
+mod keys_command;
 mod serve_command;
+mod services_command;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +29,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The service catalog: list services, show one definition.
+    Services(services_command::ServicesArgs),
+    /// Master keys for credentials at rest: generate, list, rotate.
+    Keys(keys_command::KeysArgs),
     /// Run the server: zero-config SQLite under ./trestle-data, or --db postgres://...
     Serve(serve_command::ServeArgs),
     /// Operator tasks on the database, no running server needed.
@@ -40,6 +46,8 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Services(arguments) => services_command::run(arguments),
+        Command::Keys(arguments) => keys_command::run(arguments),
         Command::Serve(arguments) => serve_command::run(arguments),
         Command::Admin(arguments) => admin_command::run(arguments),
         Command::Deluge(arguments) => deluge_command::run(arguments),

@@ -1,5 +1,6 @@
 //! Shared pieces of the Bigin API tests: provisioning OAuth clients and tokens through the
 //! real management API and token endpoint, calling the records API, redacting snapshots.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step should stop the test loudly
 #![allow(dead_code)]
 
 use reqwest::{Method, StatusCode};

@@ -31,7 +31,9 @@ pub fn peer(variable: &str, test: &str) -> Option<String> {
         Ok(value) if !value.is_empty() => Some(value),
         _ => {
             if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!("{test} needs {variable} (set by scripts/peers.sh or scripts/test.sh) and CI=true");
+                panic!(
+                    "{test} needs {variable} (set by scripts/peers.sh or scripts/test.sh) and CI=true"
+                );
             }
             eprintln!("SKIPPED: {test} needs {variable}");
             None
@@ -65,7 +67,10 @@ impl Harness {
             .unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Runs a script through `POST /api/v1/environments/sandbox/functions/run`.
@@ -96,7 +101,11 @@ impl Harness {
     }
 }
 
-fn custom_service(issuer: &str, key: &str, api_base_url: &str) -> trestle_services::CustomServiceInput {
+fn custom_service(
+    issuer: &str,
+    key: &str,
+    api_base_url: &str,
+) -> trestle_services::CustomServiceInput {
     serde_json::from_value(json!({
         "service_name": format!("Zoho stand-in {key}"),
         "service_link_name": key,
@@ -175,7 +184,10 @@ pub async fn start(issuer: String) -> Harness {
             .await
             .unwrap();
     }
-    for (service_key, name) in [("oidc_test", "biginconnection"), ("oidc_test_other", "booksconnection")] {
+    for (service_key, name) in [
+        ("oidc_test", "biginconnection"),
+        ("oidc_test_other", "booksconnection"),
+    ] {
         manager
             .create_connection(
                 organization,
@@ -241,14 +253,23 @@ pub async fn start(issuer: String) -> Harness {
             harness.organization,
             EnvironmentKind::Sandbox,
             vec![
-                trestle_runtime::EgressRoute { host: "www.zohoapis.com".into(), target: harness.bigin.uri() },
-                trestle_runtime::EgressRoute { host: "books.zoho.com".into(), target: harness.books.uri() },
+                trestle_runtime::EgressRoute {
+                    host: "www.zohoapis.com".into(),
+                    target: harness.bigin.uri(),
+                },
+                trestle_runtime::EgressRoute {
+                    host: "books.zoho.com".into(),
+                    target: harness.books.uri(),
+                },
             ],
         )
         .unwrap();
     let shown: Value = harness
         .client
-        .get(format!("{}/api/v1/environments/sandbox/egress-routes", harness.base_url))
+        .get(format!(
+            "{}/api/v1/environments/sandbox/egress-routes",
+            harness.base_url
+        ))
         .bearer_auth(&harness.token)
         .send()
         .await
@@ -286,7 +307,10 @@ async fn authorize(
         .build()
         .unwrap();
     let callback = walk_provider_forms(&browser, &launched.provider_url).await;
-    assert_eq!(callback.path(), format!("/api/v1/oauth/callback/{service_key}"));
+    assert_eq!(
+        callback.path(),
+        format!("/api/v1/oauth/callback/{service_key}")
+    );
     let pairs: Vec<(String, String)> = callback.query_pairs().into_owned().collect();
     manager
         .complete_authorization(service_key, &pairs, Some(&launched.browser_binding))
@@ -310,7 +334,10 @@ async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) -> U
             continue;
         }
         let body = response.text().await.unwrap();
-        assert!(status.is_success(), "provider page {next} answered {status}: {body}");
+        assert!(
+            status.is_success(),
+            "provider page {next} answered {status}: {body}"
+        );
         let form: Vec<(&str, &str)> =
             if body.contains("value=\"login\"") || body.contains("name=\"login\"") {
                 vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
@@ -318,7 +345,11 @@ async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) -> U
                 vec![("prompt", "consent")]
             };
         let response = browser.post(next.clone()).form(&form).send().await.unwrap();
-        assert!(response.status().is_redirection(), "form answered {}", response.status());
+        assert!(
+            response.status().is_redirection(),
+            "form answered {}",
+            response.status()
+        );
         let location = response.headers()["location"].to_str().unwrap().to_string();
         let target = next.join(&location).unwrap();
         if target.as_str().starts_with(PUBLIC_BASE_URL) {
