@@ -134,7 +134,17 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     print_banner(&config, &store, &url, first_run_admin.as_ref());
     tracing::info!(%url, backend = store.backend_name(), "listening");
     let connections = open_connections(&store, &config, &url).await?;
-    let state = trestle_server::AppState::new(store.clone(), config).with_connections(connections);
+    // Function runs and the proxy share one outbound engine (strict egress policy: no
+    // private addresses unless an operator routes a host to a stand-in).
+    let engine =
+        trestle_outbound::OutboundEngine::new(trestle_outbound::OutboundConfig::default())?;
+    let functions = std::sync::Arc::new(trestle_runtime::FunctionRuntime::new(
+        engine,
+        connections.clone(),
+    ));
+    let state = trestle_server::AppState::new(store.clone(), config)
+        .with_connections(connections)
+        .with_functions(functions);
     trestle_server::serve(listener, state, shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
