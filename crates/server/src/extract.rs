@@ -52,7 +52,16 @@ pub fn parse_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> 
         let line = json_error.line();
         let column = json_error.column();
         let message = json_error.to_string();
+        // serde_json reports some shape errors (a number where an enum is expected) as
+        // syntax errors; a body that parses as JSON at all is well-formed, so its error is
+        // about shape.
+        let well_formed = || serde_json::from_slice::<serde_json::Value>(body).is_ok();
         match json_error.classify() {
+            serde_json::error::Category::Syntax if well_formed() => ApiError::InvalidRequestBody {
+                message,
+                line,
+                column,
+            },
             serde_json::error::Category::Data => ApiError::InvalidRequestBody {
                 message,
                 line,
