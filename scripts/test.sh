@@ -11,6 +11,8 @@ source scripts/peers.sh
 trap stop_all_peers EXIT
 
 export CI="${CI:-}"
+# A one-off build gains nothing from incremental caches, which double the target size.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # The real-world Deluge corpus lives beside the repository, never inside it.
 if [ -z "${TRESTLE_DELUGE_CORPUS:-}" ] && [ -d "$repo_root/../shared/corpus/deluge" ]; then
   export TRESTLE_DELUGE_CORPUS="$repo_root/../shared/corpus/deluge"
@@ -40,6 +42,10 @@ run_stage "post-test checks" run_post_test_checks
 run_stage "Zoho CRM SDK check" run_zoho_sdk_check
 run_stage "cargo fmt --check" cargo fmt --all -- --check
 run_stage "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The target directory is the largest thing a run writes; its size shows when a disk runs short.
+du -sh target 2>/dev/null || true
+df -h . 2>/dev/null || true
 
 if [ ${#failed_stages[@]} -gt 0 ]; then
   echo "FAILED stages: ${failed_stages[*]}" >&2
