@@ -340,6 +340,53 @@ fn db_error(entity: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |error| StoreError::from_sqlx(entity, error)
 }
 
+/// A row type read the same way from either backend.
+trait BackendRow:
+    for<'row> sqlx::FromRow<'row, sqlx::sqlite::SqliteRow>
+    + for<'row> sqlx::FromRow<'row, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<Row> BackendRow for Row where
+    Row: for<'row> sqlx::FromRow<'row, sqlx::sqlite::SqliteRow>
+        + for<'row> sqlx::FromRow<'row, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+impl Connections<'_> {
+    /// One row of an organization found by a text key: `sql` binds the organization as `$1`
+    /// and the key as `$2`.
+    async fn row_by_key<Row: BackendRow>(
+        &self,
+        sql: &'static str,
+        organization_id: OrganizationId,
+        key: &str,
+        entity: &'static str,
+    ) -> Result<Option<Row>, StoreError> {
+        on_pool!(self.store.pools.reader(), executor => {
+            sqlx::query_as::<_, Row>(sql).bind(organization_id).bind(key).fetch_optional(executor).await
+        })
+        .map_err(db_error(entity))
+    }
+
+    /// Every row of an organization: `sql` binds the organization as `$1`.
+    async fn organization_rows<Row: BackendRow>(
+        &self,
+        sql: &'static str,
+        organization_id: OrganizationId,
+        entity: &'static str,
+    ) -> Result<Vec<Row>, StoreError> {
+        on_pool!(self.store.pools.reader(), executor => {
+            sqlx::query_as::<_, Row>(sql).bind(organization_id).fetch_all(executor).await
+        })
+        .map_err(db_error(entity))
+    }
+}
+
 impl Connections<'_> {
     /// Inserts a connection and its two environments (both `not_authorized`).
     pub async fn create(&self, new: NewConnection) -> Result<ConnectionRecord, StoreError> {
@@ -415,10 +462,8 @@ impl Connections<'_> {
             connection_columns!(),
             " FROM connections WHERE organization_id = $1 AND link_name = $2"
         );
-        on_pool!(self.store.pools.reader(), executor => {
-            sqlx::query_as::<_, ConnectionRecord>(sql).bind(organization_id).bind(link_name).fetch_optional(executor).await
-        })
-        .map_err(db_error("connection"))
+        self.row_by_key(sql, organization_id, link_name, "connection")
+            .await
     }
 
     /// Every connection of the organization, by link name.
@@ -431,10 +476,8 @@ impl Connections<'_> {
             connection_columns!(),
             " FROM connections WHERE organization_id = $1 ORDER BY link_name"
         );
-        on_pool!(self.store.pools.reader(), executor => {
-            sqlx::query_as::<_, ConnectionRecord>(sql).bind(organization_id).fetch_all(executor).await
-        })
-        .map_err(db_error("connection"))
+        self.organization_rows(sql, organization_id, "connection")
+            .await
     }
 
     /// Applies changes. A link name change is refused once the link name is locked (the
@@ -1111,10 +1154,8 @@ impl Connections<'_> {
             custom_service_columns!(),
             " FROM custom_services WHERE organization_id = $1 AND service_key = $2"
         );
-        on_pool!(self.store.pools.reader(), executor => {
-            sqlx::query_as::<_, CustomServiceRecord>(sql).bind(organization_id).bind(service_key).fetch_optional(executor).await
-        })
-        .map_err(db_error("custom service"))
+        self.row_by_key(sql, organization_id, service_key, "custom service")
+            .await
     }
 
     pub async fn custom_services(
@@ -1126,10 +1167,8 @@ impl Connections<'_> {
             custom_service_columns!(),
             " FROM custom_services WHERE organization_id = $1 ORDER BY service_key"
         );
-        on_pool!(self.store.pools.reader(), executor => {
-            sqlx::query_as::<_, CustomServiceRecord>(sql).bind(organization_id).fetch_all(executor).await
-        })
-        .map_err(db_error("custom service"))
+        self.organization_rows(sql, organization_id, "custom service")
+            .await
     }
 
     /// Deletes a custom service; refused while a connection uses it.
