@@ -11,8 +11,11 @@ use clap::{Parser, Subcommand};
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin_command;
+mod connections_command;
 mod deluge_command;
 mod keys_command;
+mod oauth_clients_command;
+mod remote_client;
 mod serve_command;
 mod services_command;
 
@@ -29,8 +32,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The service catalog: list services, show one definition.
+    /// Services: list and show the built-in catalog; create, update, delete custom services.
     Services(services_command::ServicesArgs),
+    /// Connections on a server: list, show, create, authorize, reauthorize, test, revoke, delete.
+    Connections(connections_command::ConnectionsArgs),
+    /// Clients of Trestle's own OAuth server (for the Bigin-compatible API): create, list, delete.
+    OauthClients(oauth_clients_command::OauthClientsArgs),
     /// Master keys for credentials at rest: generate, list, rotate.
     Keys(keys_command::KeysArgs),
     /// Run the server: zero-config SQLite under ./trestle-data, or --db postgres://...
@@ -47,6 +54,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Services(arguments) => services_command::run(arguments),
+        Command::Connections(arguments) => connections_command::run(arguments),
+        Command::OauthClients(arguments) => oauth_clients_command::run(arguments),
         Command::Keys(arguments) => keys_command::run(arguments),
         Command::Serve(arguments) => serve_command::run(arguments),
         Command::Admin(arguments) => admin_command::run(arguments),
@@ -56,7 +65,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            ExitCode::from(remote_client::exit_code(&error))
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `info,trestle_server=debug` [default: info] (TRESTLE_LOG).
     #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
+    /// Let services use plain http:// URLs on loopback addresses (127.0.0.1, ::1), for local
+    /// development and tests against stand-in servers. Never on a shared server.
+    #[arg(long, env = "TRESTLE_ALLOW_HTTP_LOOPBACK_SERVICES")]
+    pub allow_http_loopback_services: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -116,14 +120,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(config));
+    let result = runtime.block_on(serve(config, args.allow_http_loopback_services));
     if let Err(error) = &result {
         tracing::error!(error = format!("{error:#}"), "trestle serve failed");
     }
     result
 }
 
-async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+async fn serve(config: ServerConfig, allow_http_loopback_services: bool) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let first_run_admin = trestle_server::ensure_first_run_admin(&store).await?;
     let listener = trestle_server::run::bind(config.listen).await?;
@@ -133,7 +137,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let shutdown = trestle_server::run::shutdown_signal();
     print_banner(&config, &store, &url, first_run_admin.as_ref());
     tracing::info!(%url, backend = store.backend_name(), "listening");
-    let connections = open_connections(&store, &config, &url).await?;
+    let connections = open_connections(&store, &config, &url, allow_http_loopback_services).await?;
     // Function runs and the proxy share one outbound engine (strict egress policy: no
     // private addresses unless an operator routes a host to a stand-in).
     let engine =
@@ -217,6 +221,7 @@ async fn open_connections(
     store: &Store,
     config: &ServerConfig,
     public_url: &str,
+    allow_http_loopback_services: bool,
 ) -> anyhow::Result<std::sync::Arc<trestle_connections::ConnectionManager>> {
     let stored = store
         .connections()
@@ -235,12 +240,17 @@ async fn open_connections(
     let base_url = url::Url::parse(public_url)
         .with_context(|| format!("the public URL `{public_url}` is not a valid URL"))?;
     let tokens = trestle_connections::oauth::TokenClient::with_defaults()?;
+    let mut manager_config = trestle_connections::ManagerConfig::new(base_url);
+    manager_config.allow_http_loopback = allow_http_loopback_services;
+    if allow_http_loopback_services {
+        tracing::warn!("services may use http:// URLs on loopback addresses (development only)");
+    }
     Ok(std::sync::Arc::new(
         trestle_connections::ConnectionManager::new(
             store.clone(),
             std::sync::Arc::new(vault),
             tokens,
-            trestle_connections::ManagerConfig::new(base_url),
+            manager_config,
         ),
     ))
 }

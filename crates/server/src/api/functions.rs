@@ -41,7 +41,7 @@ pub struct RunFunctionRequest {
 pub struct RunFunctionResponse {
     /// `info` lines in order.
     pub info: Vec<String>,
-    #[schema(value_type = Object)]
+    /// Any JSON value (null when the function returns nothing).
     pub return_value: serde_json::Value,
     /// Every effect performed, with credential values redacted.
     pub effects: Vec<EffectView>,

@@ -42,6 +42,7 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         .nest("/api/v1/environments/{environment}", functions::routes())
         .nest("/api/v1/environments/{environment}", routes::routes())
         .merge(proxy::routes())
+        .merge(crate::oauth_provider::clients::routes())
 }
 
 /// The top of the OpenAPI document; paths and most schemas come from the route groups.
@@ -49,7 +50,10 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
 #[openapi(
     info(
         title = "Trestle management API",
-        description = "Organizations, users, environments, API tokens and the audit log. \
+        description = "Organizations, users, environments, API tokens, the audit log, services \
+            and connections, functions, and the clients of Trestle's OAuth server. The \
+            Zoho-compatible /bigin/v2 records API and /oauth/v2 endpoints follow Zoho's \
+            conventions and are not part of this document. \
             Authenticate with a console session (POST /api/v1/auth/login sets the cookie; unsafe \
             requests then need the X-CSRF-Token header) or with `Authorization: Bearer trestle_...`. \
             Every error has the shape {code, message, details}.",
@@ -129,7 +133,14 @@ const UNPROCESSABLE: (u16, &str) = (
 );
 const TOO_MANY: (u16, &str) = (429, "Too many failed sign-ins; see Retry-After");
 const INTERNAL: (u16, &str) = (500, "Internal error");
-const UNAVAILABLE: (u16, &str) = (503, "Database unavailable");
+const BAD_GATEWAY: (u16, &str) = (
+    502,
+    "The third-party service refused or failed (token request, verification)",
+);
+const UNAVAILABLE: (u16, &str) = (
+    503,
+    "Database unavailable, or a third-party service out of reach",
+);
 
 /// Errors of authenticated reads (documented on every GET of the API).
 pub struct ReadErrors;
@@ -162,6 +173,28 @@ impl utoipa::IntoResponses for WriteErrors {
             MEDIA_TYPE,
             UNPROCESSABLE,
             INTERNAL,
+            UNAVAILABLE,
+        ])
+    }
+}
+
+/// Errors of endpoints that may call a third-party service (connections: token requests,
+/// verification requests, revocation): every write error plus 502 for a failing service.
+pub struct ConnectionErrors;
+
+impl utoipa::IntoResponses for ConnectionErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        error_responses(&[
+            BAD_REQUEST,
+            UNAUTHENTICATED,
+            FORBIDDEN,
+            NOT_FOUND,
+            CONFLICT,
+            TOO_LARGE,
+            MEDIA_TYPE,
+            UNPROCESSABLE,
+            INTERNAL,
+            BAD_GATEWAY,
             UNAVAILABLE,
         ])
     }

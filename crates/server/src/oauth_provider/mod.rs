@@ -36,7 +36,9 @@ use trestle_store::{EnvironmentKind, StoreError};
 use crate::bigin::BiginError;
 use crate::state::AppState;
 
-/// The authorization server's routes and the client management API.
+/// The authorization server's Zoho-compatible routes (outside the OpenAPI document: they
+/// follow Zoho's accounts API, not the management API's conventions). The client management
+/// API is [`clients::routes`], part of the document.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -45,7 +47,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oauth/v2/token", post(token))
         .route("/oauth/v2/token/revoke", post(revoke))
-        .merge(clients::router())
 }
 
 /// The base URL clients reach this server at: the configured public URL, else the
