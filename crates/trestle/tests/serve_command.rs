@@ -178,30 +178,45 @@ fn first_start_prints_the_url_and_a_one_time_admin_password_once() {
 fn sigterm_lets_a_request_in_flight_finish() {
     let data_dir = tempfile::tempdir().unwrap();
     let server = ServeProcess::start(data_dir.path());
-    // A sign-in whose body arrives in two parts: SIGTERM comes while the server is reading
-    // it, so the request is in flight; it must still get its answer.
+    // A sign-in that asks `Expect: 100-continue`: the server answers `100 Continue` only once
+    // the handler has started reading the body, so the request is provably in flight when
+    // SIGTERM comes (a fixed sleep raced with a busy machine). It must still get its answer.
     let body = "{\"email\":\"admin@trestle.localhost\",\"password\":\"wrong password\"}";
-    let (first_part, last_part) = body.split_at(body.len() - 1);
     let mut stream = TcpStream::connect(&server.address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     write!(
         stream,
-        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{first_part}",
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .unwrap();
     stream.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    server.send_sigterm();
-    std::thread::sleep(Duration::from_millis(300));
-    // No new connections once shutdown began, while the one in flight finishes.
+    let mut interim_response = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !interim_response.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        interim_response.push(byte[0]);
+    }
     assert!(
-        TcpStream::connect(&server.address).is_err(),
-        "stopped accepting"
+        interim_response.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim_response)
     );
-    stream.write_all(last_part.as_bytes()).unwrap();
+    server.send_sigterm();
+    // No new connections once shutdown began, while the one in flight finishes. A loaded
+    // machine may take a moment to deliver the signal, so the test waits for the listener to
+    // close (up to 20 s) instead of assuming a fixed delay.
+    let stopped_accepting = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        TcpStream::connect(&server.address).is_err()
+    });
+    assert!(
+        stopped_accepting,
+        "the server still accepts connections after SIGTERM"
+    );
+    stream.write_all(body.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
