@@ -22,16 +22,26 @@ pub struct ServicesArgs {
 
 #[derive(Debug, Subcommand)]
 enum ServicesCommand {
-    /// List every default service: key and display name, one per line.
+    /// List every default service: key and display name, one per line. With --remote: the
+    /// server's list for the organization, custom services included.
     List {
-        /// Print a JSON array (key, display_name, category, auth_type) instead.
+        /// Ask the server (--server, --token) instead of the catalog built into the binary.
         #[arg(long)]
-        json: bool,
+        remote: bool,
+        /// --json prints a JSON array (key, display_name, category, auth_type) instead.
+        #[command(flatten)]
+        server: ServerArgs,
     },
-    /// Print one service's definition as JSON.
+    /// Print one service's definition as JSON (with --remote: from the server, so custom
+    /// services too).
     Show {
         /// Service key, e.g. zoho_books.
         key: String,
+        /// Ask the server (--server, --token) instead of the catalog built into the binary.
+        #[arg(long)]
+        remote: bool,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Create a custom service on the server from a TOML or JSON file (service_name,
     /// service_link_name, auth_type, URLs, client_id, client_secret, scopes...).
@@ -63,11 +73,20 @@ pub fn run(arguments: ServicesArgs) -> anyhow::Result<()> {
     let catalog = Catalog::builtin();
     let mut output = String::new();
     match arguments.command {
-        ServicesCommand::List { json: true } => {
+        ServicesCommand::List {
+            remote: true,
+            server,
+        } => {
+            output = list_remote(&server)?;
+        }
+        ServicesCommand::List {
+            remote: false,
+            server,
+        } if server.json => {
             output = serde_json::to_string_pretty(&catalog.entries())?;
             output.push('\n');
         }
-        ServicesCommand::List { json: false } => {
+        ServicesCommand::List { remote: false, .. } => {
             let width = catalog
                 .list()
                 .iter()
@@ -81,7 +100,16 @@ pub fn run(arguments: ServicesArgs) -> anyhow::Result<()> {
                 ));
             }
         }
-        ServicesCommand::Show { key } => {
+        ServicesCommand::Show {
+            key,
+            remote: true,
+            server,
+        } => {
+            let mut client = RemoteClient::new(&server)?;
+            let path = client.organization_path(&format!("/services/{}", path_segment(&key)))?;
+            output = pretty_json(&client.call(Method::GET, &path, None)?["service"])?;
+        }
+        ServicesCommand::Show { key, .. } => {
             let service = catalog
                 .require(&key)
                 .map_err(|error| anyhow::anyhow!("{} ({})", error, error.code()))?;
@@ -106,6 +134,33 @@ pub fn run(arguments: ServicesArgs) -> anyhow::Result<()> {
         }
     }
     write_stdout(&output)
+}
+
+/// The organization's services from the server: key, display name and origin.
+fn list_remote(server: &ServerArgs) -> anyhow::Result<String> {
+    let mut client = RemoteClient::new(server)?;
+    let path = client.organization_path("/services")?;
+    let services = client.call(Method::GET, &path, None)?["services"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if client.json {
+        return pretty_json(&Value::Array(services));
+    }
+    let rows: Vec<Vec<String>> = services
+        .iter()
+        .map(|service| {
+            vec![
+                cell(&service["key"]),
+                cell(&service["display_name"]),
+                cell(&service["origin"]),
+            ]
+        })
+        .collect();
+    Ok(crate::remote_client::table(
+        &["KEY", "DISPLAY NAME", "ORIGIN"],
+        &rows,
+    ))
 }
 
 /// `POST .../services` (create) or `PUT .../services/{key}` (update) with the file's content.

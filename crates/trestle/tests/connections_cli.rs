@@ -341,14 +341,43 @@ scope_delimiter = "space"
         .failed(1);
     assert!(refused.contains("is not valid TOML"), "{refused}");
 
-    // The offline catalog still works without a server.
+    // The server's list has the custom service beside the built-in ones; show reads it back.
+    let remote_list = server.trestle(&["services", "list", "--remote"]).ok();
+    assert!(
+        remote_list.contains("acme_crm")
+            && remote_list.contains("Acme CRM (EU)")
+            && remote_list.contains("custom"),
+        "{remote_list}"
+    );
+    assert!(remote_list.contains("zoho_books"), "{remote_list}");
+    let shown: Value = serde_json::from_str(
+        &server
+            .trestle(&["services", "show", "acme_crm", "--remote"])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(shown["key"], "acme_crm");
+    let all_output = format!("{remote_list}{shown}");
+    assert!(!all_output.contains(SERVICE_CLIENT_SECRET), "{all_output}");
+    let offline_show = server.trestle(&["services", "show", "acme_crm"]).failed(1);
+    assert!(offline_show.contains("acme_crm"), "{offline_show}");
+
+    // The offline catalog still works without a server, even with TRESTLE_SERVER set.
     let catalog = Command::new(BINARY)
         .args(["services", "list"])
-        .env_remove("TRESTLE_SERVER")
+        .env("TRESTLE_SERVER", "http://127.0.0.1:9")
         .output()
         .unwrap();
     assert!(catalog.status.success());
-    assert!(String::from_utf8_lossy(&catalog.stdout).contains("zoho_books"));
+    let catalog = String::from_utf8_lossy(&catalog.stdout).into_owned();
+    assert!(catalog.contains("zoho_books"), "{catalog}");
+    assert!(!catalog.contains("acme_crm"), "{catalog}");
+    let catalog_json = Command::new(BINARY)
+        .args(["services", "list", "--json"])
+        .output()
+        .unwrap();
+    let catalog_json: Value = serde_json::from_slice(&catalog_json.stdout).unwrap();
+    assert!(catalog_json.as_array().unwrap().len() > 50);
 
     let created = server
         .trestle(&[
