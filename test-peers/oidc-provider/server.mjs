@@ -9,7 +9,7 @@ import Provider from 'oidc-provider';
 const port = Number(process.env.PORT || 3000);
 const issuer = process.env.ISSUER || `http://127.0.0.1:${port}`;
 const callbackBase = process.env.CALLBACK_BASE || 'http://127.0.0.1:8787';
-const callbackServiceKeys = ['oidc_test', 'oidc_test_post', 'oidc_test_other'];
+const callbackServiceKeys = ['oidc_test', 'oidc_test_post', 'oidc_test_other', 'zoho_books', 'bigin'];
 const redirectUris = [
   `${callbackBase}/oauth/callback`,
   ...callbackServiceKeys.map((key) => `${callbackBase}/api/v1/oauth/callback/${key}`),

@@ -10,6 +10,7 @@ pub mod link_name;
 mod manager;
 mod model;
 pub mod oauth;
+mod overrides;
 pub mod pkce;
 mod secret;
 
@@ -20,6 +21,7 @@ pub use manager::{
     PendingAuthorization, ReencryptionReport, RequestCredential, ServiceEntry, UpdateConnection,
 };
 pub use model::{ConnectionView, EnvironmentView};
+pub use overrides::{ServiceOverrideInput, ServiceOverrideView};
 pub use secret::Secret;
 pub use trestle_store::EnvironmentKind;
 pub use trestle_store::connections::ConnectionStatus;

@@ -103,6 +103,8 @@ impl ManagerConfig {
 pub struct ServiceEntry {
     pub definition: ServiceDefinition,
     pub custom_client: Option<OAuthApp>,
+    /// The operator's OAuth client for this service in one environment (service overrides).
+    pub operator_client: Option<OAuthApp>,
 }
 
 /// What [`ConnectionManager::create_connection`] needs.
@@ -191,6 +193,21 @@ impl HostAllowList for ServiceHosts {
     fn describe(&self) -> String {
         self.0.hosts().collect::<Vec<_>>().join(", ")
     }
+
+    /// Plain http only when every allowed host is a loopback host: a service the operator
+    /// pointed at a local stand-in or at this Trestle on loopback. Resolution accepts http
+    /// URLs for loopback hosts only, so no token crosses a network in clear text.
+    fn allows_plain_http(&self) -> bool {
+        let mut hosts = self.0.hosts().peekable();
+        hosts.peek().is_some()
+            && hosts.all(|host| {
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                host.eq_ignore_ascii_case("localhost")
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|address| address.is_loopback())
+            })
+    }
 }
 
 type RefreshLocks = Mutex<HashMap<(ConnectionId, EnvironmentKind), Arc<tokio::sync::Mutex<()>>>>;
@@ -269,6 +286,10 @@ impl ConnectionManager {
         &self.store
     }
 
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
     /// The callback URL registered at providers for a service.
     pub fn callback_url(&self, service_key: &str) -> String {
         let base = self.config.public_base_url.as_str().trim_end_matches('/');
@@ -287,6 +308,7 @@ impl ConnectionManager {
             return Ok(ServiceEntry {
                 definition: definition.clone(),
                 custom_client: None,
+                operator_client: None,
             });
         }
         let record = self
@@ -337,6 +359,7 @@ impl ConnectionManager {
         Ok(ServiceEntry {
             definition,
             custom_client,
+            operator_client: None,
         })
     }
 
@@ -689,7 +712,7 @@ impl ConnectionManager {
             return Ok(());
         };
         let service = self
-            .service(record.organization_id, &record.service_key)
+            .service_in(record.organization_id, environment, &record.service_key)
             .await?;
         if !service.definition.auth_type.is_oauth2() {
             return Ok(());
@@ -770,7 +793,9 @@ impl ConnectionManager {
         environment: EnvironmentKind,
     ) -> Result<PendingAuthorization, ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
-        let service = self.service(organization_id, &record.service_key).await?;
+        let service = self
+            .service_in(organization_id, environment, &record.service_key)
+            .await?;
         if service.definition.auth_type != AuthType::OAuth2AuthorizationCode {
             return Err(ConnectionError::UnsupportedOperation {
                 service_key: record.service_key.clone(),
@@ -982,7 +1007,7 @@ impl ConnectionManager {
             description: Some("the callback has neither `code` nor `error`".to_string()),
         })?;
         let service = self
-            .service(record.organization_id, &record.service_key)
+            .service_in(record.organization_id, environment, &record.service_key)
             .await?;
         // Values the service declares in its callback (Zoho's accounts-server), each checked
         // against the definition's allow-list pattern; only then may they pick the token URL.
@@ -1090,7 +1115,9 @@ impl ConnectionManager {
         fields: BTreeMap<String, SecretString>,
     ) -> Result<ConnectionView, ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
-        let service = self.service(organization_id, &record.service_key).await?;
+        let service = self
+            .service_in(organization_id, environment, &record.service_key)
+            .await?;
         let auth_type = service.definition.auth_type;
         if auth_type == AuthType::OAuth2ClientCredentials {
             let resolved = service
@@ -1306,7 +1333,9 @@ impl ConnectionManager {
         link_name_value: &str,
     ) -> Result<RequestCredential, ConnectionError> {
         let record = self.connection(organization_id, link_name_value).await?;
-        let service = self.service(organization_id, &record.service_key).await?;
+        let service = self
+            .service_in(organization_id, environment, &record.service_key)
+            .await?;
         let mut row = self.environment_row(&record, environment).await?;
         self.check_usable(&record, &row)?;
         if service.definition.auth_type.is_oauth2() && self.is_due(row.expires_at) {
@@ -1340,7 +1369,9 @@ impl ConnectionManager {
                 .credential_for_request(organization_id, environment, link_name_value)
                 .await;
         }
-        let service = self.service(organization_id, &record.service_key).await?;
+        let service = self
+            .service_in(organization_id, environment, &record.service_key)
+            .await?;
         if !used.refreshable {
             return Err(ConnectionError::StillUnauthorizedAfterRefresh {
                 service_key: record.service_key.clone(),
@@ -1918,9 +1949,12 @@ impl ConnectionManager {
         if let Some(client) = &service.custom_client {
             return Ok(client.clone());
         }
+        if let Some(client) = &service.operator_client {
+            return Ok(client.clone());
+        }
         self.config.oauth_apps.get(&record.service_key).cloned().ok_or_else(|| ConnectionError::ServiceDefinition {
             service_key: record.service_key.clone(),
-            message: "no OAuth client (client id and secret) is configured for this service; the operator adds one to the server configuration, or the connection sets its own".to_string(),
+            message: "no OAuth client (client id and secret) is configured for this service in this environment; a platform administrator sets one with PUT /api/v1/environments/{environment}/service-overrides/{service_key}, or the connection sets its own".to_string(),
         })
     }
 

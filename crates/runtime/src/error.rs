@@ -19,6 +19,9 @@ pub enum RuntimeError {
     /// The request itself is unusable (a path that escapes the API base, a bad method).
     #[error("{message}")]
     InvalidRequest { message: String },
+    /// The database could not be read or written (stand-in routes).
+    #[error("{message}")]
+    Storage { code: &'static str, message: String },
 }
 
 impl RuntimeError {
@@ -29,6 +32,7 @@ impl RuntimeError {
             RuntimeError::Connection { code, .. } => code,
             RuntimeError::Outbound { code, .. } => code,
             RuntimeError::InvalidRequest { .. } => "PROXY_REQUEST_INVALID",
+            RuntimeError::Storage { code, .. } => code,
         }
     }
 }

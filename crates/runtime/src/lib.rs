@@ -19,12 +19,11 @@ mod performer;
 mod proxy;
 mod report;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use trestle_connections::ConnectionManager;
 use trestle_outbound::{EgressContext, HostRoutes, OutboundEngine};
-use trestle_store::{EnvironmentKind, OrganizationId};
+use trestle_store::{EgressRouteRecord, EnvironmentKind, OrganizationId};
 
 pub use error::RuntimeError;
 pub use performer::ServerPerformer;
@@ -39,10 +38,12 @@ pub struct EgressRoute {
 }
 
 /// Everything a server needs to run functions and proxy requests. Cheap to share in an `Arc`.
+///
+/// Stand-in routes live in the store (`egress_routes`), not in this process: every server
+/// process on the database reads the same routes, on every run and proxied request.
 pub struct FunctionRuntime {
     engine: OutboundEngine,
     connections: Arc<ConnectionManager>,
-    routes: RwLock<HashMap<(OrganizationId, EnvironmentKind), Vec<EgressRoute>>>,
 }
 
 impl std::fmt::Debug for FunctionRuntime {
@@ -54,12 +55,18 @@ impl std::fmt::Debug for FunctionRuntime {
     }
 }
 
+fn storage_error(error: trestle_store::StoreError) -> RuntimeError {
+    RuntimeError::Storage {
+        code: error.code(),
+        message: error.to_string(),
+    }
+}
+
 impl FunctionRuntime {
     pub fn new(engine: OutboundEngine, connections: Arc<ConnectionManager>) -> FunctionRuntime {
         FunctionRuntime {
             engine,
             connections,
-            routes: RwLock::new(HashMap::new()),
         }
     }
 
@@ -72,24 +79,30 @@ impl FunctionRuntime {
     }
 
     /// The stand-in routes of one environment (empty unless an operator configured some).
-    pub fn routes(
+    pub async fn routes(
         &self,
         organization: OrganizationId,
         environment: EnvironmentKind,
-    ) -> Vec<EgressRoute> {
-        let routes = match self.routes.read() {
-            Ok(routes) => routes,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        routes
-            .get(&(organization, environment))
-            .cloned()
-            .unwrap_or_default()
+    ) -> Result<Vec<EgressRoute>, RuntimeError> {
+        let records = self
+            .connections
+            .store()
+            .service_overrides()
+            .routes(organization, environment)
+            .await
+            .map_err(storage_error)?;
+        Ok(records
+            .into_iter()
+            .map(|record| EgressRoute {
+                host: record.host,
+                target: record.target,
+            })
+            .collect())
     }
 
     /// Replaces the stand-in routes of one environment; every route is validated first, so a
     /// bad entry changes nothing.
-    pub fn set_routes(
+    pub async fn set_routes(
         &self,
         organization: OrganizationId,
         environment: EnvironmentKind,
@@ -103,38 +116,40 @@ impl FunctionRuntime {
                 }
             })?;
         }
-        let normalized: Vec<EgressRoute> = validated
+        let records: Vec<EgressRouteRecord> = validated
             .iter()
-            .map(|route| EgressRoute {
+            .map(|route| EgressRouteRecord {
                 host: route.host.clone(),
                 target: route.target.to_string(),
             })
             .collect();
-        let mut table = match self.routes.write() {
-            Ok(table) => table,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if normalized.is_empty() {
-            table.remove(&(organization, environment));
-        } else {
-            table.insert((organization, environment), normalized.clone());
-        }
-        Ok(normalized)
+        self.connections
+            .store()
+            .service_overrides()
+            .replace_routes(organization, environment, &records)
+            .await
+            .map_err(storage_error)?;
+        self.routes(organization, environment).await
     }
 
     /// The engine context of one environment: its stand-in routes only, never another's.
-    pub fn egress_context(
+    pub async fn egress_context(
         &self,
         organization: OrganizationId,
         environment: EnvironmentKind,
-    ) -> EgressContext {
+    ) -> Result<EgressContext, RuntimeError> {
         let mut routes = HostRoutes::new();
-        for route in self.routes(organization, environment) {
-            // Validated when stored; a failure here cannot happen, and skipping is safe.
-            let _ = routes.add(&route.host, &route.target);
+        for route in self.routes(organization, environment).await? {
+            routes.add(&route.host, &route.target).map_err(|error| {
+                RuntimeError::InvalidRoute {
+                    message: format!(
+                        "a stored stand-in route of the {environment} environment is unusable: {error}"
+                    ),
+                }
+            })?;
         }
-        EgressContext::new()
+        Ok(EgressContext::new()
             .with_routes(routes)
-            .with_environment(environment.as_str())
+            .with_environment(environment.as_str()))
     }
 }

@@ -39,12 +39,13 @@ impl<'a> ServerPerformer<'a> {
         runtime: &'a FunctionRuntime,
         organization: OrganizationId,
         environment: EnvironmentKind,
+        context: EgressContext,
     ) -> ServerPerformer<'a> {
         ServerPerformer {
             runtime,
             organization,
             environment,
-            context: runtime.egress_context(organization, environment),
+            context,
             local: LocalPerformer::new(),
             journal: Mutex::new(Journal::default()),
         }

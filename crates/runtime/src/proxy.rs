@@ -137,7 +137,9 @@ impl FunctionRuntime {
                 content_type,
             };
         }
-        let context = self.egress_context(request.organization, request.environment);
+        let context = self
+            .egress_context(request.organization, request.environment)
+            .await?;
         let (response, _) = send_through_connection(
             self,
             request.organization,

@@ -75,7 +75,27 @@ impl FunctionRuntime {
     /// Script failures (compile errors, runtime errors, limits) are part of the report.
     pub async fn run_script(&self, run: ScriptRun) -> RunReport {
         let started = Instant::now();
-        let performer = ServerPerformer::new(self, run.organization, run.environment);
+        let context = match self.egress_context(run.organization, run.environment).await {
+            Ok(context) => context,
+            Err(error) => {
+                return RunReport {
+                    info: Vec::new(),
+                    return_value: serde_json::Value::Null,
+                    effects: Vec::new(),
+                    timing: RunTiming {
+                        total_ms: started.elapsed().as_millis() as u64,
+                        statements: 0,
+                    },
+                    error: Some(RunError {
+                        code: error.code().to_owned(),
+                        message: error.to_string(),
+                        line: None,
+                        column: None,
+                    }),
+                };
+            }
+        };
+        let performer = ServerPerformer::new(self, run.organization, run.environment, context);
         let failed = |error: RunError,
                       info: Vec<String>,
                       statements: u64,

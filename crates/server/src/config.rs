@@ -19,6 +19,7 @@
 //! | `login_max_failures_per_account` | `TRESTLE_LOGIN_MAX_FAILURES_PER_ACCOUNT` | | `5` | failed sign-ins per account within the window before 429 |
 //! | `login_max_failures_per_ip` | `TRESTLE_LOGIN_MAX_FAILURES_PER_IP` | | `20` | failed sign-ins per client address within the window before 429 |
 //! | `shutdown_grace_seconds` | `TRESTLE_SHUTDOWN_GRACE_SECONDS` | | `30` | on SIGTERM/SIGINT, how long in-flight requests may take to finish |
+//! | `egress.allow` | `TRESTLE_EGRESS_ALLOW` | | `[]` | IP ranges outbound requests (functions, proxy) may reach despite the SSRF guard, e.g. `["127.0.0.1/32"]` for local stand-ins; the variable takes a comma-separated list |
 //!
 //! The file is given with `--config PATH` or `TRESTLE_CONFIG`; unknown keys in it are an error
 //! (a typo never silently falls back to a default). Environment variables that start with
@@ -46,6 +47,16 @@ pub struct ServerConfig {
     pub login_max_failures_per_account: u32,
     pub login_max_failures_per_ip: u32,
     pub shutdown_grace_seconds: u64,
+    /// `egress.allow`: ranges the outbound SSRF guard lets through.
+    pub egress_policy: trestle_outbound::EgressPolicy,
+}
+
+/// The `[egress]` table of the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressLayer {
+    /// CIDR ranges (or single addresses) allowed despite the SSRF guard.
+    pub allow: Option<Vec<String>>,
 }
 
 /// How logs are written.
@@ -84,6 +95,7 @@ pub struct ConfigLayer {
     pub login_max_failures_per_account: Option<u32>,
     pub login_max_failures_per_ip: Option<u32>,
     pub shutdown_grace_seconds: Option<u64>,
+    pub egress: Option<EgressLayer>,
 }
 
 /// Why a configuration could not be loaded.
@@ -208,6 +220,21 @@ impl ConfigLayer {
             "TRESTLE_SHUTDOWN_GRACE_SECONDS" => {
                 self.shutdown_grace_seconds = parse("TRESTLE_SHUTDOWN_GRACE_SECONDS", value)?;
             }
+            "TRESTLE_EGRESS_ALLOW" => {
+                let allow = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|entry| !entry.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>();
+                trestle_outbound::EgressPolicy::from_allow_list(&allow).map_err(|error| {
+                    ConfigError::EnvironmentInvalid {
+                        variable: "TRESTLE_EGRESS_ALLOW",
+                        message: error.to_string(),
+                    }
+                })?;
+                self.egress = Some(EgressLayer { allow: Some(allow) });
+            }
             _ => {}
         }
         Ok(())
@@ -238,6 +265,12 @@ impl ConfigLayer {
                 .login_max_failures_per_ip
                 .or(lower.login_max_failures_per_ip),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
+            egress: match (self.egress, lower.egress) {
+                (Some(higher), Some(lower)) => Some(EgressLayer {
+                    allow: higher.allow.or(lower.allow),
+                }),
+                (higher, lower) => higher.or(lower),
+            },
         }
     }
 }
@@ -279,6 +312,15 @@ impl ServerConfig {
                 message: format!("`{public_url}` must start with http:// or https://"),
             });
         }
+        let egress_allow = merged
+            .egress
+            .and_then(|egress| egress.allow)
+            .unwrap_or_default();
+        let egress_policy = trestle_outbound::EgressPolicy::from_allow_list(&egress_allow)
+            .map_err(|error| ConfigError::InvalidValue {
+                key: "egress.allow",
+                message: error.to_string(),
+            })?;
         Ok(ServerConfig {
             data_dir,
             database_url,
@@ -301,6 +343,7 @@ impl ServerConfig {
                 .max(1),
             login_max_failures_per_ip: merged.login_max_failures_per_ip.unwrap_or(20).max(1),
             shutdown_grace_seconds: merged.shutdown_grace_seconds.unwrap_or(30),
+            egress_policy,
         })
     }
 
@@ -391,5 +434,64 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.code(), "CONFIG_INVALID_VALUE");
+    }
+
+    #[test]
+    fn egress_allow_comes_from_the_file_table_or_the_environment() {
+        let file: ConfigLayer = toml::from_str("egress.allow = [\"127.0.0.1/32\"]\n").unwrap();
+        let config = ServerConfig::resolve(
+            ConfigLayer::default(),
+            ConfigLayer::default(),
+            Some(file.clone()),
+        )
+        .unwrap();
+        assert!(
+            config
+                .egress_policy
+                .check_address("127.0.0.1".parse().unwrap())
+                .is_ok()
+        );
+        assert!(
+            config
+                .egress_policy
+                .check_address("10.0.0.1".parse().unwrap())
+                .is_err()
+        );
+        let env = environment(&[("TRESTLE_EGRESS_ALLOW", "10.0.0.0/8, ::1/128")]);
+        let config = ServerConfig::resolve(ConfigLayer::default(), env, Some(file)).unwrap();
+        assert_eq!(config.egress_policy.allowed_ranges().len(), 2);
+        assert!(
+            config
+                .egress_policy
+                .check_address("127.0.0.1".parse().unwrap())
+                .is_err(),
+            "the environment replaces the file's list"
+        );
+        let defaults =
+            ServerConfig::resolve(ConfigLayer::default(), ConfigLayer::default(), None).unwrap();
+        assert!(defaults.egress_policy.allowed_ranges().is_empty());
+        let error = ConfigLayer::from_environment([(
+            "TRESTLE_EGRESS_ALLOW".to_owned(),
+            "localhost".to_owned(),
+        )])
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("TRESTLE_EGRESS_ALLOW"),
+            "{error}"
+        );
+        assert!(toml::from_str::<ConfigLayer>("egress.deny = []").is_err());
+        let error = ServerConfig::resolve(
+            ConfigLayer {
+                egress: Some(EgressLayer {
+                    allow: Some(vec!["not a range".to_owned()]),
+                }),
+                ..ConfigLayer::default()
+            },
+            ConfigLayer::default(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "CONFIG_INVALID_VALUE");
+        assert!(error.to_string().contains("egress.allow"), "{error}");
     }
 }

@@ -626,6 +626,7 @@ impl CustomServiceInput {
             captured: Vec::new(),
             verification: self.verification.clone(),
             user_supplied_hosts: true,
+            operator_variables: BTreeMap::new(),
         };
         // Safety net: the same checks as the built-in catalog, mapped back to form fields.
         definition

@@ -86,6 +86,10 @@ pub struct ServiceDefinition {
     /// or link-local addresses after DNS resolution).
     #[serde(default)]
     pub user_supplied_hosts: bool,
+    /// Template variables fixed by the operator for one environment (see
+    /// [`crate::OperatorOverrides`]); never part of a stored or shown definition.
+    #[serde(skip)]
+    pub operator_variables: BTreeMap<String, String>,
 }
 
 /// Whether a definition ships with Trestle or was created by a developer.

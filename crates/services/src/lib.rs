@@ -34,6 +34,7 @@ mod custom;
 mod definition;
 mod error;
 mod host_policy;
+mod overrides;
 mod resolve;
 mod template;
 mod validation;
@@ -53,6 +54,7 @@ pub use definition::{
 };
 pub use error::{FieldError, ServicesError};
 pub use host_policy::{HostPolicy, normalize_host};
+pub use overrides::OperatorOverrides;
 pub use resolve::{
     CapturedValues, ConnectionSettings, RenderedCredentials, ResolvedOAuth1, ResolvedOAuth2,
     ResolvedRevoke, ResolvedService, ResolvedVerification,

@@ -264,6 +264,7 @@ impl ServiceDefinition {
             }
         }
         declared.extend(self.captured.iter().map(|captured| captured.name.clone()));
+        declared.extend(self.operator_variables.keys().cloned());
         declared
     }
 
@@ -343,6 +344,13 @@ impl ServiceDefinition {
         settings: &ConnectionSettings,
         captured: &CapturedValues,
     ) -> Result<BTreeMap<String, String>, ServicesError> {
+        // Captured values the operator has since fixed are stale: ignored, not errors.
+        let captured: CapturedValues = captured
+            .iter()
+            .filter(|(name, _)| !self.operator_variables.contains_key(*name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let captured = &captured;
         for (name, value) in captured {
             let declaration = self
                 .captured
@@ -369,6 +377,9 @@ impl ServiceDefinition {
             }
         }
         for (name, value) in captured {
+            variables.insert(name.clone(), value.clone());
+        }
+        for (name, value) in &self.operator_variables {
             variables.insert(name.clone(), value.clone());
         }
         Ok(variables)

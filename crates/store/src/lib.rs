@@ -28,6 +28,7 @@ mod organizations;
 pub mod password;
 mod platform_admins;
 mod secret;
+pub mod service_overrides;
 mod sessions;
 mod users;
 
@@ -49,6 +50,10 @@ pub use organizations::{CreatedOrganization, Organization, Organizations};
 pub use password::PasswordHash;
 pub use platform_admins::PlatformAdmins;
 pub use secret::SecretToken;
+pub use service_overrides::{
+    EgressRouteRecord, ServiceOverrideRecord, ServiceOverrides,
+    service_override_client_secret_associated_data,
+};
 pub use sessions::{AuthenticatedSession, ConsoleSession, NewConsoleSession, Sessions};
 pub use users::{NewUser, User, UserCredentials, Users};
 

@@ -139,9 +139,12 @@ async fn serve(config: ServerConfig, allow_http_loopback_services: bool) -> anyh
     tracing::info!(%url, backend = store.backend_name(), "listening");
     let connections = open_connections(&store, &config, &url, allow_http_loopback_services).await?;
     // Function runs and the proxy share one outbound engine (strict egress policy: no
-    // private addresses unless an operator routes a host to a stand-in).
-    let engine =
-        trestle_outbound::OutboundEngine::new(trestle_outbound::OutboundConfig::default())?;
+    // private addresses unless `egress.allow` opens a range or an operator routes a host to
+    // a stand-in).
+    let engine = trestle_outbound::OutboundEngine::new(trestle_outbound::OutboundConfig {
+        egress: config.egress_policy.clone(),
+        ..trestle_outbound::OutboundConfig::default()
+    })?;
     let functions = std::sync::Arc::new(trestle_runtime::FunctionRuntime::new(
         engine,
         connections.clone(),

@@ -178,6 +178,7 @@ fn proxy_error(error: trestle_runtime::RuntimeError) -> ApiError {
         RuntimeError::InvalidRequest { .. } | RuntimeError::InvalidRoute { .. } => {
             StatusCode::BAD_REQUEST
         }
+        RuntimeError::Storage { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     ApiError::Domain {
         status,

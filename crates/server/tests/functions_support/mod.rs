@@ -263,6 +263,7 @@ pub async fn start(issuer: String) -> Harness {
                 },
             ],
         )
+        .await
         .unwrap();
     let shown: Value = harness
         .client
