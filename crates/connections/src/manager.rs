@@ -1834,6 +1834,7 @@ impl ConnectionManager {
                 report.changed_concurrently += 1;
             }
         }
+        self.reencrypt_service_override_secrets(&mut report).await?;
         Ok(report)
     }
 

@@ -290,6 +290,60 @@ impl ConnectionManager {
             })
     }
 
+    /// Re-encrypts operator client secrets still under an old master key (part of
+    /// [`ConnectionManager::reencrypt_all`]).
+    pub(crate) async fn reencrypt_service_override_secrets(
+        &self,
+        report: &mut crate::ReencryptionReport,
+    ) -> Result<(), ConnectionError> {
+        let vault_error = |error: trestle_vault::VaultError| ConnectionError::Vault {
+            code: error.code(),
+            message: error.to_string(),
+        };
+        for record in self
+            .store()
+            .service_overrides()
+            .with_client_secret()
+            .await
+            .map_err(store_error)?
+        {
+            let Some(ciphertext) = &record.client_secret else {
+                continue;
+            };
+            report.examined += 1;
+            if !self.vault().needs_rotation(ciphertext) {
+                continue;
+            }
+            let associated_data = service_override_client_secret_associated_data(
+                record.organization_id,
+                record.environment,
+                &record.service_key,
+            );
+            let new = self
+                .vault()
+                .reencrypt(ciphertext, &associated_data)
+                .map_err(vault_error)?;
+            if self
+                .store()
+                .service_overrides()
+                .replace_client_secret(
+                    record.organization_id,
+                    record.environment,
+                    &record.service_key,
+                    ciphertext,
+                    &new,
+                )
+                .await
+                .map_err(store_error)?
+            {
+                report.reencrypted += 1;
+            } else {
+                report.changed_concurrently += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the overrides of one service; `false` when there were none.
     pub async fn delete_service_override(
         &self,

@@ -200,6 +200,49 @@ impl ServiceOverrides<'_> {
         Ok(())
     }
 
+    /// Every override that stores a client secret, across organizations (key rotation).
+    pub async fn with_client_secret(self) -> Result<Vec<ServiceOverrideRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {OVERRIDE_COLUMNS} FROM service_overrides WHERE client_secret IS NOT NULL \
+             ORDER BY organization_id, environment, service_key"
+        );
+        on_pool!(self.store.pools.reader(), executor => {
+            sqlx::query_as::<_, ServiceOverrideRecord>(sqlx::AssertSqlSafe(sql.as_str()))
+                .fetch_all(executor)
+                .await
+        })
+        .map_err(db_error("service override"))
+    }
+
+    /// Replaces a client secret ciphertext if it is still `old` (compare-and-set, so a
+    /// concurrent change is never overwritten); `false` when it changed meanwhile.
+    pub async fn replace_client_secret(
+        self,
+        organization_id: OrganizationId,
+        environment: EnvironmentKind,
+        service_key: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let replaced = on_pool!(self.store.pools.writer(), executor => {
+            sqlx::query(
+                "UPDATE service_overrides SET client_secret = $5 \
+                 WHERE organization_id = $1 AND environment = $2 AND service_key = $3 \
+                 AND client_secret = $4",
+            )
+            .bind(organization_id)
+            .bind(environment)
+            .bind(service_key)
+            .bind(old)
+            .bind(new)
+            .execute(executor)
+            .await
+            .map(|done| done.rows_affected())
+        })
+        .map_err(db_error("service override"))?;
+        Ok(replaced > 0)
+    }
+
     /// Removes the overrides of one service; `false` when there were none.
     pub async fn delete(
         self,

@@ -149,6 +149,36 @@ storage_test!(
                 .unwrap()
                 .is_none()
         );
+        // Key rotation: every stored secret is found and swapped only if unchanged.
+        let with_secret = overrides.with_client_secret().await.unwrap();
+        assert_eq!(with_secret.len(), 1);
+        assert!(
+            !overrides
+                .replace_client_secret(acme, EnvironmentKind::Sandbox, "zoho_books", &[9], &[5])
+                .await
+                .unwrap()
+        );
+        assert!(
+            overrides
+                .replace_client_secret(
+                    acme,
+                    EnvironmentKind::Sandbox,
+                    "zoho_books",
+                    &[1, 2, 3, 4],
+                    &[5, 6]
+                )
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            overrides
+                .get(acme, EnvironmentKind::Sandbox, "zoho_books")
+                .await
+                .unwrap()
+                .unwrap()
+                .client_secret,
+            Some(vec![5, 6])
+        );
         // Put again replaces every column.
         let replaced = ServiceOverrideRecord {
             authorize_url: None,
