@@ -24,6 +24,11 @@ struct TestServer {
 
 impl TestServer {
     fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts `trestle serve` with these extra flags.
+    fn start_with(extra_serve_flags: &[&str]) -> TestServer {
         let data_dir = tempfile::tempdir().unwrap();
         let admin = |args: &[&str]| {
             let output = Command::new(BINARY)
@@ -65,15 +70,20 @@ impl TestServer {
         ])
         .trim()
         .to_owned();
+        // A port of our own: with --public-url the banner shows that URL, not the address.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listen = listener.local_addr().unwrap().to_string();
+        drop(listener);
         let mut child = Command::new(BINARY)
             .args([
                 "serve",
                 "--listen",
-                "127.0.0.1:0",
+                &listen,
                 "--allow-http-loopback-services",
                 "--data-dir",
             ])
             .arg(data_dir.path())
+            .args(extra_serve_flags)
             .env_remove("TRESTLE_DB")
             .env_remove("TRESTLE_CONFIG")
             .env_remove("TRESTLE_LISTEN")
@@ -83,16 +93,12 @@ impl TestServer {
             .spawn()
             .unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut url = None;
         loop {
             let mut line = String::new();
             assert!(
                 reader.read_line(&mut line).unwrap() > 0,
                 "trestle serve exited early"
             );
-            if let Some(address) = line.trim().strip_prefix("Trestle is running at ") {
-                url = Some(address.to_owned());
-            }
             if line.starts_with("Press Ctrl-C") {
                 break;
             }
@@ -103,7 +109,7 @@ impl TestServer {
         });
         TestServer {
             child,
-            url: url.unwrap(),
+            url: format!("http://{listen}"),
             token,
             organization_id,
             data_dir,
@@ -819,4 +825,175 @@ verification = {{ url = "{httpbin}/basic-auth/acme/s3cret-password", expected_st
             path.display()
         );
     }
+}
+
+/// The callback base oidc-provider has registered redirect URIs for (test-peers/oidc-provider).
+const OIDC_CALLBACK_BASE: &str = "http://127.0.0.1:8787";
+
+/// Plays the browser through a launch URL: Trestle's launch endpoint (binding cookie), the
+/// provider's login and consent forms, and back to Trestle's callback. URLs on the public base
+/// URL the provider knows are sent to the real server address instead.
+async fn authorize_in_browser(server_url: &str, launch_url: &str) -> (u16, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let to_server = |url: &str| url.replacen(OIDC_CALLBACK_BASE, server_url, 1);
+    let mut next = url::Url::parse(&to_server(launch_url)).unwrap();
+    for _ in 0..12 {
+        let response = browser.get(next.clone()).send().await.unwrap();
+        let status = response.status();
+        let location = if status.is_redirection() {
+            response.headers()["location"].to_str().unwrap().to_owned()
+        } else {
+            let body = response.text().await.unwrap();
+            if next.as_str().starts_with(server_url) {
+                return (status.as_u16(), body);
+            }
+            assert!(status.is_success(), "provider page {next}: {status} {body}");
+            let form: Vec<(&str, &str)> = if body.contains("name=\"login\"") {
+                vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
+            } else {
+                vec![("prompt", "consent")]
+            };
+            let posted = browser.post(next.clone()).form(&form).send().await.unwrap();
+            assert!(posted.status().is_redirection(), "{}", posted.status());
+            posted.headers()["location"].to_str().unwrap().to_owned()
+        };
+        next = url::Url::parse(&to_server(next.join(&location).unwrap().as_str())).unwrap();
+    }
+    panic!("the browser never came back to Trestle's callback");
+}
+
+#[test]
+fn oauth_connection_authorized_against_oidc_provider_then_tested_and_revoked() {
+    let Some(issuer) = peer(
+        "TRESTLE_TEST_OIDC_ISSUER",
+        "oauth_connection_authorized_against_oidc_provider_then_tested_and_revoked",
+    ) else {
+        return;
+    };
+    let server = TestServer::start_with(&["--public-url", OIDC_CALLBACK_BASE]);
+    let definition = server.write_file(
+        "oidc.json",
+        &serde_json::json!({
+            "service_name": "OIDC test provider", "service_link_name": "oidc_test",
+            "auth_type": "oauth2_authorization_code", "api_base_url": issuer,
+            "authorize_url": format!("{issuer}/auth"), "access_token_url": format!("{issuer}/token"),
+            "revoke_url": format!("{issuer}/token/revocation"),
+            "client_id": "crm-connector", "client_secret": "crm-secret",
+            "client_authentication": "basic",
+            "scopes": ["openid", "offline_access", "crm.read"], "scope_delimiter": "space",
+        })
+        .to_string(),
+    );
+    server
+        .trestle(&["services", "create", definition.to_str().unwrap()])
+        .ok();
+    server
+        .trestle(&[
+            "connections",
+            "create",
+            "--namespace",
+            "crm",
+            "--name",
+            "oidc",
+            "--service",
+            "oidc_test",
+        ])
+        .ok();
+    let authorization: Value = serde_json::from_str(
+        &server
+            .trestle(&[
+                "connections",
+                "authorize",
+                "crm__oidc",
+                "--env",
+                "sandbox",
+                "--json",
+            ])
+            .ok(),
+    )
+    .unwrap();
+    let launch_url = authorization["launch_url"].as_str().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, page) = runtime.block_on(authorize_in_browser(&server.url, launch_url));
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("is authorized in the sandbox environment"),
+        "{page}"
+    );
+
+    insta::assert_snapshot!(
+        "oidc_connections_list",
+        server.trestle(&["connections", "list"]).ok()
+    );
+    assert_eq!(
+        server
+            .trestle(&["connections", "test", "crm__oidc", "--env", "sandbox"])
+            .ok(),
+        "ok: crm__oidc works in sandbox (active)\n"
+    );
+    let shown: Value = serde_json::from_str(
+        &server
+            .trestle(&["connections", "show", "crm__oidc", "--json"])
+            .ok(),
+    )
+    .unwrap();
+    let sandbox = shown["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["environment"] == "sandbox")
+        .unwrap()
+        .clone();
+    // What the provider granted (oidc-provider leaves offline_access out of the token's scope).
+    assert!(
+        sandbox["granted_scopes"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("crm.read")),
+        "{sandbox}"
+    );
+    assert!(sandbox["expires_at"].is_string(), "{sandbox}");
+    assert_eq!(
+        server
+            .trestle(&["connections", "revoke", "crm__oidc", "--env", "sandbox"])
+            .ok(),
+        "revoked crm__oidc in sandbox (revoked)\n"
+    );
+    let after = server
+        .trestle(&["connections", "test", "crm__oidc", "--env", "sandbox"])
+        .failed(1);
+    assert!(after.contains("CONNECTION_REVOKED (409)"), "{after}");
+    // Reauthorize brings it back through the browser again.
+    let again: Value = serde_json::from_str(
+        &server
+            .trestle(&[
+                "connections",
+                "reauthorize",
+                "crm__oidc",
+                "--env",
+                "sandbox",
+                "--json",
+            ])
+            .ok(),
+    )
+    .unwrap();
+    let (status, page) = runtime.block_on(authorize_in_browser(
+        &server.url,
+        again["launch_url"].as_str().unwrap(),
+    ));
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        server
+            .trestle(&["connections", "test", "crm__oidc", "--env", "sandbox"])
+            .ok(),
+        "ok: crm__oidc works in sandbox (active)\n"
+    );
 }
