@@ -729,6 +729,64 @@ async fn seed_script_with_builtin_services_and_trestle_as_bigin(backend: Backend
         );
     }
 
+    // Another organization's token sees none of them.
+    let other_organization = first
+        .store
+        .organizations()
+        .create("Other org")
+        .await
+        .unwrap()
+        .organization
+        .id;
+    let other_password = password::hash_password(PASSWORD).unwrap();
+    let (other_user, _) = first
+        .store
+        .users()
+        .create_in_organization(
+            other_organization,
+            &NewUser {
+                email: "other@example.test",
+                display_name: "Other",
+                password_hash: &other_password,
+                must_change_password: false,
+            },
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    let other_token = Auth::Bearer(
+        first
+            .store
+            .api_tokens()
+            .issue(other_organization, "other", Some(other_user.id), None)
+            .await
+            .unwrap()
+            .token
+            .expose()
+            .to_owned(),
+    );
+    for environment_path in [
+        "/api/v1/environments/sandbox/service-overrides",
+        "/api/v1/environments/sandbox/egress-routes",
+    ] {
+        let (status, body) = call(&first, Method::GET, environment_path, &other_token, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body.as_object().unwrap().values().next().unwrap(),
+            &json!([]),
+            "{environment_path}: {body}"
+        );
+    }
+    let (status, body) = call(
+        &first,
+        Method::GET,
+        "/api/v1/environments/sandbox/service-overrides/bigin",
+        &other_token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
     // --- A second server on the same database: same routes, same overrides -----------------
     let second = start_instance(&database, &keyring).await;
     let (status, routes) = call(
