@@ -1,5 +1,6 @@
 //! The engine: one pooled HTTP client, the egress policy, limits, retries and redirects.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,7 +13,7 @@ use url::{Host, Url};
 use crate::credential::{CredentialAttachment, normalize_host};
 use crate::egress::EgressPolicy;
 use crate::error::OutboundError;
-use crate::redact::Redactor;
+use crate::redact::{Redactor, StreamRedactor};
 use crate::request::{Method, MultipartPart, OutboundRequest, RequestBody};
 use crate::resolver::{HostResolver, PinTable, PinnedResolver, SystemResolver};
 use crate::response::OutboundResponse;
@@ -229,8 +230,9 @@ impl OutboundEngine {
         let redactor = redactor.as_ref();
         let started = Instant::now();
         let result = self
-            .send_following_redirects(&request, credential, context, redactor)
+            .send_following_redirects(&request, credential, context, redactor, false)
             .await
+            .map(|finished| finished.response)
             .map_err(|error| redact_error(error, redactor));
         match &result {
             Ok(response) => tracing::debug!(
@@ -255,6 +257,54 @@ impl OutboundEngine {
             ),
         }
         result
+    }
+
+    /// Like [`OutboundEngine::send`], but the final response's body is not read: it comes as a
+    /// stream (for the proxy), under the same response size limit and timeout, and redacted
+    /// by value like a buffered body when a credential was attached. Redirect and retried
+    /// responses are discarded unread. The returned head's `body` is empty.
+    pub async fn send_streaming(
+        &self,
+        request: OutboundRequest,
+        credential: Option<&CredentialAttachment>,
+        context: &EgressContext,
+    ) -> Result<StreamingResponse, OutboundError> {
+        let redactor = match credential {
+            Some(credential) => self.inner.redactors.redactor_for(credential),
+            None => Arc::new(Redactor::none()),
+        };
+        let finished = self
+            .send_following_redirects(&request, credential, context, &redactor, true)
+            .await
+            .map_err(|error| redact_error(error, &redactor))?;
+        tracing::debug!(
+            method = request.method.as_str(),
+            url = %redactor.redact(&finished.response.url),
+            status = finished.response.status,
+            redirects = finished.response.redirects,
+            attempts = finished.response.attempts,
+            connection = credential.map(|credential| credential.connection.as_str()),
+            environment = context.environment.as_deref(),
+            "outbound request (streaming body)"
+        );
+        let scrub =
+            credential.is_some() && self.inner.config.redact_responses && !redactor.is_empty();
+        let body = match finished.open {
+            Some(open) => body_stream(BodyReader {
+                response: Some(open.response),
+                received: 0,
+                limit: self.inner.config.max_response_bytes,
+                stream_redactor: scrub.then(|| StreamRedactor::new(redactor.clone())),
+                redactor,
+                logical_url: open.logical_url,
+                timeout: open.timeout,
+            }),
+            None => Box::pin(futures::stream::empty()),
+        };
+        Ok(StreamingResponse {
+            head: finished.response,
+            body,
+        })
     }
 
     /// Sends through a connection, retrying once with a fresh credential after a 401.
@@ -283,7 +333,8 @@ impl OutboundEngine {
         credential: Option<&CredentialAttachment>,
         context: &EgressContext,
         redactor: &Redactor,
-    ) -> Result<OutboundResponse, OutboundError> {
+        stream_body: bool,
+    ) -> Result<Finished, OutboundError> {
         let config = &self.inner.config;
         let mut logical_url = parse_request_url(&request.url, redactor)?;
         if !request.query.is_empty() {
@@ -309,10 +360,12 @@ impl OutboundEngine {
             }
         }
         let first_url = logical_url.clone();
+        // Borrowed until a redirect has to change them: most requests never copy their
+        // headers or body.
         let timeout = request.timeout.unwrap_or(config.timeout);
         let mut method = request.method;
-        let mut body = request.body.clone();
-        let mut headers = request.headers.clone();
+        let mut body: Cow<'_, RequestBody> = Cow::Borrowed(&request.body);
+        let mut headers: Cow<'_, [(String, String)]> = Cow::Borrowed(&request.headers);
         let mut active_credential = credential;
         let mut redirects = 0u32;
 
@@ -325,6 +378,7 @@ impl OutboundEngine {
                 credential: active_credential,
                 retry_non_idempotent: request.retry_non_idempotent,
                 timeout,
+                stream_body,
             };
             let exchange = self.exchange_with_retries(&hop, context, redactor).await?;
             let location = exchange
@@ -335,10 +389,21 @@ impl OutboundEngine {
             let is_redirect = matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
             let Some(location) = location.filter(|_| is_redirect && request.follow_redirects)
             else {
+                let (body, open) = match exchange.body {
+                    ExchangeBody::Buffered(body) => (body, None),
+                    ExchangeBody::Open(response) => (
+                        Bytes::new(),
+                        Some(OpenBody {
+                            response,
+                            logical_url: logical_url.clone(),
+                            timeout,
+                        }),
+                    ),
+                };
                 let mut response = OutboundResponse {
                     status: exchange.status,
                     headers: exchange.headers,
-                    body: exchange.body,
+                    body,
                     url: logical_url.to_string(),
                     redirects,
                     attempts: exchange.attempts,
@@ -348,7 +413,7 @@ impl OutboundEngine {
                 if credential.is_some() && config.redact_responses {
                     redact_response(&mut response, redactor);
                 }
-                return Ok(response);
+                return Ok(Finished { response, open });
             };
 
             redirects += 1;
@@ -371,11 +436,13 @@ impl OutboundEngine {
             };
             if becomes_get {
                 method = Method::Get;
-                body = RequestBody::None;
-                headers.retain(|(name, _)| !is_body_header(name));
+                body = Cow::Owned(RequestBody::None);
+                headers.to_mut().retain(|(name, _)| !is_body_header(name));
             }
             if changes_origin {
-                headers.retain(|(name, _)| !is_origin_bound_header(name));
+                headers
+                    .to_mut()
+                    .retain(|(name, _)| !is_origin_bound_header(name));
             }
 
             if let Some(current) = active_credential {
@@ -648,6 +715,14 @@ impl OutboundEngine {
                 )
             })
             .collect::<Vec<_>>();
+        if hop.stream_body {
+            return Ok(Exchange {
+                status,
+                headers,
+                body: ExchangeBody::Open(response),
+                attempts: 1,
+            });
+        }
         // Most bodies arrive in one chunk: keep it as is instead of copying.
         let mut chunks: Vec<Bytes> = Vec::new();
         let mut received: u64 = 0;
@@ -680,7 +755,7 @@ impl OutboundEngine {
         Ok(Exchange {
             status,
             headers,
-            body,
+            body: ExchangeBody::Buffered(body),
             attempts: 1,
         })
     }
@@ -694,6 +769,8 @@ struct HopPlan<'a> {
     credential: Option<&'a CredentialAttachment>,
     retry_non_idempotent: bool,
     timeout: Duration,
+    /// Leave the body unread (the caller streams it).
+    stream_body: bool,
 }
 
 struct Target {
@@ -704,8 +781,109 @@ struct Target {
 struct Exchange {
     status: u16,
     headers: Vec<(String, String)>,
-    body: Bytes,
+    body: ExchangeBody,
     attempts: u32,
+}
+
+enum ExchangeBody {
+    Buffered(Bytes),
+    /// Headers received, body not read yet.
+    Open(reqwest::Response),
+}
+
+/// The final hop: the response (body empty when streaming) and the unread body.
+struct Finished {
+    response: OutboundResponse,
+    open: Option<OpenBody>,
+}
+
+struct OpenBody {
+    response: reqwest::Response,
+    logical_url: Url,
+    timeout: Duration,
+}
+
+/// A response whose body arrives as a stream of chunks.
+pub struct StreamingResponse {
+    /// Status, headers (redacted like a buffered response's), final URL, redirects and
+    /// attempts; `body` is empty.
+    pub head: OutboundResponse,
+    pub body: ResponseBodyStream,
+}
+
+impl std::fmt::Debug for StreamingResponse {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("StreamingResponse")
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The chunks of a streamed body. An error ends it: the size limit was passed, the timeout
+/// ran out, or the connection broke.
+pub type ResponseBodyStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, OutboundError>> + Send>>;
+
+struct BodyReader {
+    /// `None` once the body ended or failed.
+    response: Option<reqwest::Response>,
+    received: u64,
+    limit: u64,
+    stream_redactor: Option<StreamRedactor>,
+    redactor: Arc<Redactor>,
+    logical_url: Url,
+    timeout: Duration,
+}
+
+fn body_stream(reader: BodyReader) -> ResponseBodyStream {
+    Box::pin(futures::stream::unfold(reader, |mut reader| async move {
+        loop {
+            let response = reader.response.as_mut()?;
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    reader.received += chunk.len() as u64;
+                    if reader.received > reader.limit {
+                        reader.response = None;
+                        let error = OutboundError::ResponseTooLarge {
+                            url: reader.redactor.redact(reader.logical_url.as_str()),
+                            limit_bytes: reader.limit,
+                        };
+                        return Some((Err(error), reader));
+                    }
+                    let Some(stream_redactor) = reader.stream_redactor.as_mut() else {
+                        return Some((Ok(chunk), reader));
+                    };
+                    let ready = stream_redactor.push(&chunk);
+                    if !ready.is_empty() {
+                        return Some((Ok(Bytes::from(ready)), reader));
+                    }
+                }
+                Ok(None) => {
+                    reader.response = None;
+                    let rest = reader
+                        .stream_redactor
+                        .as_mut()
+                        .map(StreamRedactor::finish)
+                        .unwrap_or_default();
+                    if rest.is_empty() {
+                        return None;
+                    }
+                    return Some((Ok(Bytes::from(rest)), reader));
+                }
+                Err(error) => {
+                    reader.response = None;
+                    let error = transport_error(
+                        error,
+                        &reader.logical_url,
+                        reader.timeout,
+                        &reader.redactor,
+                    );
+                    return Some((Err(error), reader));
+                }
+            }
+        }
+    }))
 }
 
 fn ensure_crypto_provider() {

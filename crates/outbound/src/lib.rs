@@ -26,9 +26,12 @@ pub use credential::{
     normalize_host,
 };
 pub use egress::{EgressPolicy, blocked_range};
-pub use engine::{CredentialSource, EgressContext, OutboundConfig, OutboundEngine};
+pub use engine::{
+    CredentialSource, EgressContext, OutboundConfig, OutboundEngine, ResponseBodyStream,
+    StreamingResponse,
+};
 pub use error::OutboundError;
-pub use redact::{MIN_REDACTED_SECRET_LENGTH, REDACTED, Redactor};
+pub use redact::{MIN_REDACTED_SECRET_LENGTH, REDACTED, Redactor, StreamRedactor};
 pub use request::{
     InvokeUrlArguments, InvokeUrlFile, InvokeUrlValue, Method, MultipartPart, OutboundRequest,
     RequestBody, ResponseFormat,

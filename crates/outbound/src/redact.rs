@@ -112,6 +112,76 @@ impl Redactor {
     }
 }
 
+/// Redacts a body that arrives in chunks, with the same result as redacting it whole: it
+/// holds back the bytes that could be the start of a secret cut by a chunk boundary and
+/// never emits a cut through an occurrence.
+#[derive(Debug)]
+pub struct StreamRedactor {
+    redactor: std::sync::Arc<Redactor>,
+    carry: Vec<u8>,
+    longest: usize,
+}
+
+impl StreamRedactor {
+    pub fn new(redactor: std::sync::Arc<Redactor>) -> Self {
+        let longest = redactor.needles.iter().map(String::len).max().unwrap_or(0);
+        StreamRedactor {
+            redactor,
+            carry: Vec::new(),
+            longest,
+        }
+    }
+
+    /// The redacted bytes that are safe to emit after `chunk`; may be empty.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.longest == 0 {
+            return chunk.to_vec();
+        }
+        self.carry.extend_from_slice(chunk);
+        // An occurrence starting before `cut` ends inside the buffer, so it is seen whole.
+        let mut cut = self.carry.len().saturating_sub(self.longest - 1);
+        while let Some(start) = self.straddling_start(cut) {
+            cut = start;
+        }
+        let rest = self.carry.split_off(cut);
+        let ready = std::mem::replace(&mut self.carry, rest);
+        match self.redactor.redact_bytes(&ready) {
+            Some(redacted) => redacted,
+            None => ready,
+        }
+    }
+
+    /// The redacted remainder at the end of the body.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let rest = std::mem::take(&mut self.carry);
+        match self.redactor.redact_bytes(&rest) {
+            Some(redacted) => redacted,
+            None => rest,
+        }
+    }
+
+    /// The start of the leftmost occurrence that begins before `cut` and ends after it.
+    fn straddling_start(&self, cut: usize) -> Option<usize> {
+        let mut leftmost: Option<usize> = None;
+        for needle in &self.redactor.needles {
+            let length = needle.len();
+            let from = cut.saturating_sub(length.saturating_sub(1));
+            let mut position = from;
+            while let Some(found) = find(&self.carry, needle.as_bytes(), position) {
+                if found >= cut {
+                    break;
+                }
+                if found + length > cut {
+                    leftmost = Some(leftmost.map_or(found, |current| current.min(found)));
+                    break;
+                }
+                position = found + 1;
+            }
+        }
+        leftmost
+    }
+}
+
 /// First occurrence of `needle` in `haystack` at or after `start`.
 fn find(haystack: &[u8], needle: &[u8], start: usize) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
@@ -246,6 +316,37 @@ mod tests {
             Some(&b"--X-"[..])
         );
         assert_eq!(replace_bytes(b"", b"abcd", b"-"), None);
+    }
+
+    #[test]
+    fn a_stream_is_redacted_as_if_whole_wherever_the_chunks_are_cut() {
+        let redactor = std::sync::Arc::new(Redactor::new(["token-123", "Bearer token-123x"]));
+        let body = b"a token-123 b Bearer token-123x c token-12 d token-123".as_slice();
+        let whole = redactor.redact_bytes(body).unwrap();
+        for first in 0..body.len() {
+            for second in first..body.len() {
+                let mut stream = StreamRedactor::new(redactor.clone());
+                let mut output = stream.push(&body[..first]);
+                output.extend(stream.push(&body[first..second]));
+                output.extend(stream.push(&body[second..]));
+                output.extend(stream.finish());
+                assert_eq!(
+                    String::from_utf8_lossy(&output),
+                    String::from_utf8_lossy(&whole),
+                    "cut at {first} and {second}"
+                );
+            }
+        }
+        let mut byte_by_byte = StreamRedactor::new(redactor.clone());
+        let mut output = Vec::new();
+        for byte in body {
+            output.extend(byte_by_byte.push(&[*byte]));
+        }
+        output.extend(byte_by_byte.finish());
+        assert_eq!(output, whole);
+        let mut clean = StreamRedactor::new(std::sync::Arc::new(Redactor::none()));
+        assert_eq!(clean.push(b"token-123"), b"token-123".to_vec());
+        assert!(clean.finish().is_empty());
     }
 
     #[test]

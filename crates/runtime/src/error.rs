@@ -22,6 +22,18 @@ pub enum RuntimeError {
     /// The database could not be read or written (stand-in routes).
     #[error("{message}")]
     Storage { code: &'static str, message: String },
+    /// A stored function cannot be saved as given; `field` names the part (`name`,
+    /// `parameters[0].type`, `script`).
+    #[error("{field}: {message}")]
+    InvalidFunction { field: String, message: String },
+    /// The arguments do not match the stored function's parameters.
+    #[error("{message}")]
+    InvalidArguments { message: String },
+    /// No stored function of that name in the environment.
+    #[error(
+        "no stored function named {name:?} in the {environment} environment; create it first (POST /api/v1/environments/{environment}/functions) or check the name"
+    )]
+    FunctionNotFound { name: String, environment: String },
 }
 
 impl RuntimeError {
@@ -33,6 +45,9 @@ impl RuntimeError {
             RuntimeError::Outbound { code, .. } => code,
             RuntimeError::InvalidRequest { .. } => "PROXY_REQUEST_INVALID",
             RuntimeError::Storage { code, .. } => code,
+            RuntimeError::InvalidFunction { .. } => "FUNCTION_INVALID",
+            RuntimeError::InvalidArguments { .. } => "FUNCTION_ARGUMENTS_INVALID",
+            RuntimeError::FunctionNotFound { .. } => "FUNCTION_NOT_FOUND",
         }
     }
 }
@@ -51,6 +66,15 @@ impl From<trestle_outbound::OutboundError> for RuntimeError {
         RuntimeError::Outbound {
             code: error.code(),
             egress_refusal: error.is_egress_refusal(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<trestle_store::StoreError> for RuntimeError {
+    fn from(error: trestle_store::StoreError) -> Self {
+        RuntimeError::Storage {
+            code: error.code(),
             message: error.to_string(),
         }
     }

@@ -9,8 +9,12 @@
 //!   without a connection the request passes the SSRF guard;
 //! - `zoho.bigin.*`, `zoho.crm.*`, `zoho.books.*` are planned by trestle-integrations and sent
 //!   to the connection's API base through the same engine, then shaped;
-//! - the clock and random numbers come from the system; mail, other stored functions and
-//!   other tasks fail with a clear error.
+//! - the clock and random numbers come from the system; mail and other tasks fail with a
+//!   clear error;
+//! - a call to another stored function (`standalone.name(...)`) loads it from the store,
+//!   checks the arguments against its declared parameters and runs it with this performer,
+//!   one level deeper; the VM refuses calls deeper than
+//!   [`MAX_STORED_FUNCTION_CALL_DEPTH`].
 //!
 //! Every effect is recorded ([`EffectRecord`]) with every credential value redacted.
 
@@ -18,6 +22,7 @@ mod error;
 mod performer;
 mod proxy;
 mod report;
+mod stored;
 
 use std::sync::Arc;
 
@@ -28,7 +33,12 @@ use trestle_store::{EgressRouteRecord, EnvironmentKind, OrganizationId};
 pub use error::RuntimeError;
 pub use performer::ServerPerformer;
 pub use proxy::{ProxyRequest, forwarded_request_headers};
-pub use report::{EffectRecord, RunError, RunReport, RunTiming, ScriptRun};
+pub use report::{EffectRecord, RunError, RunReport, RunTiming, ScriptRun, StoredFunctionRun};
+pub use stored::{
+    MAX_FUNCTION_NAME_CHARS, MAX_FUNCTION_PARAMETERS, MAX_FUNCTION_SCRIPT_BYTES,
+    MAX_STORED_FUNCTION_CALL_DEPTH, ParameterType, arguments_from_call, arguments_from_json,
+    normalized_parameters, validate_function,
+};
 
 /// One stand-in route: requests for `host` go to `target`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

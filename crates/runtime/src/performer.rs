@@ -4,10 +4,12 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use trestle_connections::RequestCredential;
-use trestle_deluge::{Effect, EffectResult, InvokeUrlRequest, OwnedValue};
+use trestle_deluge::{Effect, EffectResult, InvokeUrlRequest, OwnedValue, RunContext};
 use trestle_functions::json::{effect_kind, effect_request_json, json_to_owned, owned_to_json};
 use trestle_functions::local::LocalPerformer;
-use trestle_functions::{EffectPerformer, PerformFuture};
+use trestle_functions::{
+    EffectPerformer, FunctionsError, PerformFuture, run_to_completion, start_run,
+};
 use trestle_outbound::{
     EgressContext, InvokeUrlArguments, InvokeUrlFile, InvokeUrlValue, Method, OutboundRequest,
     OutboundResponse, Redactor, RequestBody, ResponseValue,
@@ -17,6 +19,7 @@ use trestle_store::{EnvironmentKind, OrganizationId};
 use crate::FunctionRuntime;
 use crate::error::RuntimeError;
 use crate::report::EffectRecord;
+use crate::stored;
 
 /// Performs the effects of one run in one organization's environment and records them.
 pub struct ServerPerformer<'a> {
@@ -186,6 +189,96 @@ impl<'a> ServerPerformer<'a> {
     }
 }
 
+impl ServerPerformer<'_> {
+    /// Runs another stored function of this environment with this performer, so its effects
+    /// go through the same connections and are recorded in the same report. The VM has
+    /// already refused a call deeper than its limit.
+    async fn call_stored_function(
+        &self,
+        qualified_name: &str,
+        arguments: &[OwnedValue],
+        call_depth: u32,
+    ) -> (EffectResult, serde_json::Value) {
+        let name = stored::called_function_name(qualified_name);
+        let found = self
+            .runtime
+            .connections
+            .store()
+            .stored_functions()
+            .find(self.organization, self.environment, name)
+            .await;
+        let function = match found {
+            Ok(Some(function)) => function,
+            Ok(None) => {
+                return error_result(format!(
+                    "{qualified_name}(...): there is no stored function named \"{name}\" in the {} environment; create it or check the name",
+                    self.environment
+                ));
+            }
+            Err(error) => {
+                return error_result(format!(
+                    "{qualified_name}(...): the stored function could not be loaded: {error} [{}]",
+                    error.code()
+                ));
+            }
+        };
+        let checked = match stored::arguments_from_call(&function, arguments) {
+            Ok(checked) => checked,
+            Err(message) => return error_result(format!("{qualified_name}(...): {message}")),
+        };
+        let program = match trestle_deluge::compile_source(&function.script) {
+            Ok(program) => program,
+            Err(error) => {
+                return error_result(format!(
+                    "{qualified_name}(...): the stored function does not compile: {} [{}]",
+                    error.message(),
+                    error.code()
+                ));
+            }
+        };
+        let checked = stored::arguments_for_program(&program, checked);
+        let context = RunContext {
+            call_depth,
+            ..RunContext::default()
+        };
+        let run = match start_run(program, checked, stored::server_limits(), context) {
+            Ok(run) => run,
+            Err(error) => {
+                return error_result(format!("{qualified_name}(...): {error} [{}]", error.code()));
+            }
+        };
+        match run_to_completion(run, self).await {
+            Ok(outcome) => {
+                let return_value = owned_to_json(&outcome.return_value);
+                let summary = serde_json::json!({
+                    "function": function.name,
+                    "call_depth": call_depth,
+                    "return_value": return_value,
+                    "info": outcome.info_lines,
+                    "statements": outcome.statements_executed,
+                });
+                (EffectResult::Value(outcome.return_value), summary)
+            }
+            Err(FunctionsError::ScriptFailed { failure }) => {
+                let location = failure
+                    .error
+                    .location()
+                    .map(|location| format!(" at line {}", location.line))
+                    .unwrap_or_default();
+                error_result(format!(
+                    "{qualified_name}(...) failed{location} of {}: {} [{}]",
+                    function.name,
+                    failure.error.message(),
+                    failure.error.code()
+                ))
+            }
+            Err(other) => {
+                error_result(format!("{qualified_name}(...): {other} [{}]", other.code()))
+            }
+        }
+    }
+}
+
 impl EffectPerformer for ServerPerformer<'_> {
     fn perform<'b>(&'b self, effect: &'b Effect) -> PerformFuture<'b> {
         Box::pin(async move {
@@ -208,9 +301,11 @@ impl EffectPerformer for ServerPerformer<'_> {
                 Effect::SendMail { .. } => error_result(
                     "sendmail is not configured on this Trestle server: no mail transport is set up, so no mail was sent".to_owned(),
                 ),
-                Effect::CallFunction { name, .. } => error_result(format!(
-                    "{name}(...) calls a stored function, but this Trestle server has no stored functions yet; run the callee's script on its own"
-                )),
+                Effect::CallFunction {
+                    name,
+                    arguments,
+                    call_depth,
+                } => self.call_stored_function(name, arguments, *call_depth).await,
                 Effect::Task { name, .. } => error_result(format!(
                     "the `{name}` task is not supported on this Trestle server"
                 )),

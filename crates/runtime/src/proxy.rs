@@ -2,12 +2,11 @@
 //! with the credential attached by the engine and only allow-listed request headers.
 
 use bytes::Bytes;
-use trestle_outbound::{Method, OutboundRequest, OutboundResponse, RequestBody};
+use trestle_outbound::{Method, OutboundRequest, RequestBody, StreamingResponse};
 use trestle_store::{EnvironmentKind, OrganizationId};
 
 use crate::FunctionRuntime;
 use crate::error::RuntimeError;
-use crate::performer::send_through_connection;
 
 /// Request headers forwarded as they are. Anything else (cookies, the caller's own
 /// `Authorization`, hop-by-hop headers) stays here unless sent with the `Trestle-Proxy-` prefix.
@@ -75,8 +74,11 @@ fn is_hop_by_hop(name: &str) -> bool {
 
 impl FunctionRuntime {
     /// Forwards a request to the connection's API base with its credential attached, through
-    /// the same engine, egress policy, limits and retries as scripts.
-    pub async fn proxy(&self, request: ProxyRequest) -> Result<OutboundResponse, RuntimeError> {
+    /// the same engine, egress policy, limits and retries as scripts. The response body is
+    /// not buffered: it streams back under the engine's size limit and redaction. After an
+    /// expired-token status the request is sent once more with a force-refreshed credential
+    /// (the first response is dropped unread).
+    pub async fn proxy(&self, request: ProxyRequest) -> Result<StreamingResponse, RuntimeError> {
         let method = Method::parse(&request.method).map_err(|_| RuntimeError::InvalidRequest {
             message: format!(
                 "the proxy cannot forward the method {}; use GET, POST, PUT, PATCH, DELETE or HEAD",
@@ -140,16 +142,29 @@ impl FunctionRuntime {
         let context = self
             .egress_context(request.organization, request.environment)
             .await?;
-        let (response, _) = send_through_connection(
-            self,
-            request.organization,
-            request.environment,
-            &context,
-            outbound,
-            &request.link_name,
-            &|_| {},
-        )
-        .await?;
+        let response = self
+            .engine
+            .send_streaming(outbound.clone(), Some(&credential.attachment), &context)
+            .await?;
+        let status = response.head.status;
+        let expired = status == 401 || credential.expired_token_statuses.contains(&status);
+        if !expired || !credential.refreshable {
+            return Ok(response);
+        }
+        drop(response);
+        let fresh = self
+            .connections
+            .force_refresh_after_401(
+                request.organization,
+                request.environment,
+                &request.link_name,
+                &credential,
+            )
+            .await?;
+        let response = self
+            .engine
+            .send_streaming(outbound, Some(&fresh.attachment), &context)
+            .await?;
         Ok(response)
     }
 }

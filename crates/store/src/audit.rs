@@ -30,7 +30,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn to_columns(self) -> (&'static str, Option<String>) {
+    pub(crate) fn to_columns(self) -> (&'static str, Option<String>) {
         match self {
             Actor::User(id) => ("user", Some(id.to_string())),
             Actor::ApiToken(id) => ("api_token", Some(id.to_string())),
@@ -39,7 +39,7 @@ impl Actor {
         }
     }
 
-    fn from_columns(kind: &str, id: Option<&str>) -> Result<Actor, StoreError> {
+    pub(crate) fn from_columns(kind: &str, id: Option<&str>) -> Result<Actor, StoreError> {
         let corrupt = || StoreError::CorruptData {
             message: format!("audit entry has an unknown actor kind {kind:?}"),
         };

@@ -138,6 +138,11 @@ define_id!(
     "API token"
 );
 define_id!(
+    /// Id of a stored Deluge function.
+    StoredFunctionId,
+    "stored function"
+);
+define_id!(
     /// Id of an audit log entry; ids are time-ordered, so they double as a paging cursor.
     AuditEntryId,
     "audit entry"

@@ -30,6 +30,7 @@ mod platform_admins;
 mod secret;
 pub mod service_overrides;
 mod sessions;
+pub mod stored_functions;
 mod users;
 
 use std::str::FromStr;
@@ -43,7 +44,9 @@ pub use audit::{Actor, Audit, AuditEntry, NewAuditEntry};
 pub use db::{Backend, WriteTransaction};
 pub use environments::{Environment, EnvironmentKind, Environments};
 pub use error::StoreError;
-pub use ids::{ApiTokenId, AuditEntryId, EnvironmentId, OrganizationId, SessionId, UserId};
+pub use ids::{
+    ApiTokenId, AuditEntryId, EnvironmentId, OrganizationId, SessionId, StoredFunctionId, UserId,
+};
 pub use login_throttle::LoginThrottle;
 pub use memberships::{Member, Membership, Memberships, Role, UserOrganization};
 pub use organizations::{CreatedOrganization, Organization, Organizations};
@@ -55,6 +58,10 @@ pub use service_overrides::{
     service_override_client_secret_associated_data,
 };
 pub use sessions::{AuthenticatedSession, ConsoleSession, NewConsoleSession, Sessions};
+pub use stored_functions::{
+    NewStoredFunction, StoredFunction, StoredFunctionChanges, StoredFunctionParameter,
+    StoredFunctions,
+};
 pub use users::{NewUser, User, UserCredentials, Users};
 
 use crate::db::{Pools, on_pool};

@@ -50,9 +50,14 @@ struct CheckArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The Deluge file to run.
-    file: PathBuf,
+    /// The Deluge file to run (not with --function).
+    #[arg(required_unless_present = "function", conflicts_with = "function")]
+    file: Option<PathBuf>,
+    /// Run this stored function of the server environment instead of a file (with --server).
+    #[arg(long, value_name = "NAME", requires = "server")]
+    function: Option<String>,
     /// A named argument, its value as JSON: --arg 'name="Bigin"' --arg 'contact={"id":1}'.
+    /// With --function a value that is not JSON is sent as text: --arg name=Bigin.
     #[arg(long = "arg", value_name = "NAME=JSON")]
     arguments: Vec<String>,
     /// A system variable such as loginuserid (read as zoho.loginuserid), as JSON.
@@ -199,12 +204,26 @@ fn parse_named_json(text: &str, flag: &str) -> anyhow::Result<(String, OwnedValu
 fn run_function(arguments: RunArgs) -> anyhow::Result<()> {
     // The one crypto provider of the binary; a second install attempt is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let source = read_source(&arguments.file)?;
-    let shown_path = arguments.file.display().to_string();
+    if let (Some(function), Some(server)) = (&arguments.function, &arguments.server) {
+        return deluge_remote::run_on_server(deluge_remote::RemoteRun {
+            shown_path: function,
+            what: deluge_remote::RemoteWhat::StoredFunction(function.clone()),
+            arguments: &arguments.arguments,
+            max_statements: arguments.max_statements,
+            server,
+            environment: &arguments.environment,
+            token: arguments.token.as_deref(),
+        });
+    }
+    let Some(file) = &arguments.file else {
+        bail!("give the Deluge file to run, or --function NAME with --server URL");
+    };
+    let source = read_source(file)?;
+    let shown_path = file.display().to_string();
     if let Some(server) = &arguments.server {
         return deluge_remote::run_on_server(deluge_remote::RemoteRun {
             shown_path: &shown_path,
-            source,
+            what: deluge_remote::RemoteWhat::Script(source),
             arguments: &arguments.arguments,
             max_statements: arguments.max_statements,
             server,

@@ -1,6 +1,7 @@
 //! `trestle deluge run FILE --server URL --env NAME`: runs the script on a Trestle server
 //! (`POST /api/v1/environments/{env}/functions/run`) with that environment's connections and
 //! stand-in routes, and prints like the local mode: info lines, then the return value.
+//! `trestle deluge run --function NAME --server URL` runs a stored function instead.
 
 use std::time::Duration;
 
@@ -10,13 +11,21 @@ use serde_json::Value;
 /// What the server run needs from the command line.
 pub struct RemoteRun<'a> {
     pub shown_path: &'a str,
-    pub source: String,
+    pub what: RemoteWhat,
     /// `NAME=JSON` pairs as given with --arg.
     pub arguments: &'a [String],
     pub max_statements: Option<u64>,
     pub server: &'a str,
     pub environment: &'a str,
     pub token: Option<&'a str>,
+}
+
+/// What the server runs.
+pub enum RemoteWhat {
+    /// Deluge source read from a file.
+    Script(String),
+    /// The name of a stored function of the environment.
+    StoredFunction(String),
 }
 
 pub fn run_on_server(run: RemoteRun<'_>) -> anyhow::Result<()> {
@@ -34,12 +43,28 @@ pub fn run_on_server(run: RemoteRun<'_>) -> anyhow::Result<()> {
         let Some((name, json)) = text.split_once('=') else {
             bail!("--arg {text}: write NAME=JSON, for example --arg 'name=\"Bigin\"'");
         };
-        let value: Value = serde_json::from_str(json).with_context(|| {
-            format!("--arg {name}: `{json}` is not JSON (text needs quotes: {name}='\"text\"')")
-        })?;
+        let value: Value = match (serde_json::from_str(json), &run.what) {
+            (Ok(value), _) => value,
+            // A stored function declares its parameter types; the server checks the text.
+            (Err(_), RemoteWhat::StoredFunction(_)) => Value::String(json.to_owned()),
+            (Err(error), RemoteWhat::Script(_)) => {
+                return Err(error).with_context(|| {
+                    format!(
+                        "--arg {name}: `{json}` is not JSON (text needs quotes: {name}='\"text\"')"
+                    )
+                });
+            }
+        };
         arguments.insert(name.trim().to_owned(), value);
     }
-    let mut body = serde_json::json!({ "script": run.source, "arguments": arguments });
+    let mut body = match run.what {
+        RemoteWhat::Script(source) => {
+            serde_json::json!({ "script": source, "arguments": arguments })
+        }
+        RemoteWhat::StoredFunction(name) => {
+            serde_json::json!({ "function": name, "arguments": arguments })
+        }
+    };
     if let Some(max_statements) = run.max_statements {
         body["max_statements"] = Value::from(max_statements);
     }

@@ -1,7 +1,8 @@
 //! The proxy API: `/api/v1/environments/{environment}/proxy/{link_name}/{*path}` forwards any
 //! method, query and body to the connection's API base with its credential attached, through
-//! the same engine (egress policy, limits, retries) as scripts. API tokens only: widgets and
-//! external programs call it; a console session cannot.
+//! the same engine (egress policy, limits, retries) as scripts, and streams the response back
+//! without buffering it. API tokens only: widgets and external programs call it; a console
+//! session cannot.
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -146,8 +147,8 @@ async fn forward(
         Err(error) => return Err(proxy_error(error)),
     };
     let mut builder = Response::builder()
-        .status(StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY));
-    for (name, value) in &response.headers {
+        .status(StatusCode::from_u16(response.head.status).unwrap_or(StatusCode::BAD_GATEWAY));
+    for (name, value) in &response.head.headers {
         if DROPPED_RESPONSE_HEADERS.contains(&name.as_str()) {
             continue;
         }
@@ -158,8 +159,11 @@ async fn forward(
             builder = builder.header(name, value);
         }
     }
+    // Streamed as it arrives; a failure after the status was sent (the size limit, the
+    // timeout, a broken upstream) aborts the body, so the client sees an incomplete response
+    // rather than a truncated one that looks whole.
     builder
-        .body(Body::from(response.body))
+        .body(Body::from_stream(response.body))
         .map_err(|error| ApiError::Internal(format!("building the proxied response: {error}")))
 }
 
@@ -179,6 +183,9 @@ fn proxy_error(error: trestle_runtime::RuntimeError) -> ApiError {
             StatusCode::BAD_REQUEST
         }
         RuntimeError::Storage { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        RuntimeError::InvalidFunction { .. }
+        | RuntimeError::InvalidArguments { .. }
+        | RuntimeError::FunctionNotFound { .. } => StatusCode::BAD_REQUEST,
     };
     ApiError::Domain {
         status,

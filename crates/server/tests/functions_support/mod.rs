@@ -73,6 +73,29 @@ impl Harness {
         )
     }
 
+    /// Any method with an optional JSON body, authenticated with the organization's token.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     /// Runs a script through `POST /api/v1/environments/sandbox/functions/run`.
     pub async fn run(&self, script: &str, arguments: Value) -> Value {
         let (status, body) = self
@@ -101,7 +124,7 @@ impl Harness {
     }
 }
 
-fn custom_service(
+pub fn custom_service(
     issuer: &str,
     key: &str,
     api_base_url: &str,
@@ -126,6 +149,18 @@ fn custom_service(
 /// Everything up and authorized; the sandbox routes `www.zohoapis.com` to the Bigin stand-in
 /// and `books.zoho.com` to the Books stand-in (set through the API by a platform admin).
 pub async fn start(issuer: String) -> Harness {
+    start_with(Some(issuer), OutboundConfig::default()).await
+}
+
+/// A server with the function runtime but no services or connections: for what needs no
+/// peer (stored functions, scripts without connections).
+pub async fn start_without_connections() -> Harness {
+    start_with(None, OutboundConfig::default()).await
+}
+
+/// Like [`start`], with the engine settings given (a small response size limit...); without
+/// an issuer no service or connection is created.
+pub async fn start_with(issuer: Option<String>, engine_config: OutboundConfig) -> Harness {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let directory = tempfile::tempdir().unwrap();
     let database_url = format!(
@@ -175,19 +210,33 @@ pub async fn start(issuer: String) -> Harness {
         TokenClient::with_defaults().unwrap(),
         manager_config,
     ));
-    for (key, base) in [
-        ("oidc_test", "https://www.zohoapis.com/bigin/v2"),
-        ("oidc_test_other", "https://books.zoho.com/api/v3"),
-    ] {
+    let services: &[(&str, &str)] = if issuer.is_some() {
+        &[
+            ("oidc_test", "https://www.zohoapis.com/bigin/v2"),
+            ("oidc_test_other", "https://books.zoho.com/api/v3"),
+        ]
+    } else {
+        &[]
+    };
+    for (key, base) in services {
         manager
-            .save_custom_service(organization, custom_service(&issuer, key, base), false)
+            .save_custom_service(
+                organization,
+                custom_service(issuer.as_deref().unwrap_or_default(), key, base),
+                false,
+            )
             .await
             .unwrap();
     }
-    for (service_key, name) in [
-        ("oidc_test", "biginconnection"),
-        ("oidc_test_other", "booksconnection"),
-    ] {
+    let connections: &[(&str, &str)] = if issuer.is_some() {
+        &[
+            ("oidc_test", "biginconnection"),
+            ("oidc_test_other", "booksconnection"),
+        ]
+    } else {
+        &[]
+    };
+    for &(service_key, name) in connections {
         manager
             .create_connection(
                 organization,
@@ -205,7 +254,7 @@ pub async fn start(issuer: String) -> Harness {
         authorize(&manager, organization, &link_name, service_key).await;
     }
 
-    let engine = OutboundEngine::new(OutboundConfig::default()).unwrap();
+    let engine = OutboundEngine::new(engine_config).unwrap();
     let runtime = Arc::new(FunctionRuntime::new(engine, manager));
     let config = ServerConfig::resolve(
         ConfigLayer {
@@ -240,7 +289,7 @@ pub async fn start(issuer: String) -> Harness {
         runtime,
         bigin,
         books,
-        issuer,
+        issuer: issuer.unwrap_or_default(),
         client: reqwest::Client::new(),
         _directory: directory,
         _shutdown: shutdown,
