@@ -42,6 +42,7 @@ async fn harness_on_httpbin(test: &str, max_response_bytes: u64) -> Option<(Harn
                 target: httpbin.trim_end_matches('/').to_owned(),
             }],
         )
+        .await
         .unwrap();
     Some((harness, httpbin))
 }
