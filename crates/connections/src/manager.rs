@@ -39,6 +39,8 @@ use crate::oauth::{
 use crate::secret::Secret;
 use crate::{ConnectionError, link_name, pkce};
 
+mod oauth1_flow;
+
 /// Path of the per-service OAuth callback, under the public base URL.
 pub const CALLBACK_PATH_PREFIX: &str = "/api/v1/oauth/callback/";
 /// Path of the launch endpoint that binds a pending authorization to the browser.
@@ -796,6 +798,11 @@ impl ConnectionManager {
         let service = self
             .service_in(organization_id, environment, &record.service_key)
             .await?;
+        if service.definition.auth_type == AuthType::OAuth1 {
+            return self
+                .begin_oauth1_authorization(organization_id, &record, &service, environment)
+                .await;
+        }
         if service.definition.auth_type != AuthType::OAuth2AuthorizationCode {
             return Err(ConnectionError::UnsupportedOperation {
                 service_key: record.service_key.clone(),
@@ -995,6 +1002,14 @@ impl ConnectionManager {
                 description,
             });
         }
+        let service = self
+            .service_in(record.organization_id, environment, &record.service_key)
+            .await?;
+        if service.definition.auth_type == AuthType::OAuth1 {
+            return self
+                .complete_oauth1_authorization(record, &service, &pending, query)
+                .await;
+        }
         let authorize_url =
             Url::parse(&pending.authorize_url).map_err(|_| ConnectionError::StateInvalid)?;
         let recorded_token_url =
@@ -1006,9 +1021,6 @@ impl ConnectionManager {
             error: "missing_code".to_string(),
             description: Some("the callback has neither `code` nor `error`".to_string()),
         })?;
-        let service = self
-            .service_in(record.organization_id, environment, &record.service_key)
-            .await?;
         // Values the service declares in its callback (Zoho's accounts-server), each checked
         // against the definition's allow-list pattern; only then may they pick the token URL.
         let captured_from_callback = service
@@ -1075,7 +1087,7 @@ impl ConnectionManager {
             access_token: Some(response.access_token.clone()),
             refresh_token: response.refresh_token.clone(),
             token_type: response.token_type.clone(),
-            fields: BTreeMap::new(),
+            ..StoredCredentials::default()
         };
         let write = CredentialWrite {
             status: ConnectionStatus::Active,
@@ -1143,7 +1155,7 @@ impl ConnectionManager {
                 access_token: Some(response.access_token.clone()),
                 refresh_token: response.refresh_token.clone(),
                 token_type: response.token_type.clone(),
-                fields: BTreeMap::new(),
+                ..StoredCredentials::default()
             };
             let write = CredentialWrite {
                 status: ConnectionStatus::Active,
@@ -1599,6 +1611,7 @@ impl ConnectionManager {
                         .token_type
                         .clone()
                         .or(credentials.token_type.clone()),
+                    token_secret: credentials.token_secret.clone(),
                     fields: credentials.fields.clone(),
                 };
                 let write = CredentialWrite {
@@ -1796,6 +1809,14 @@ impl ConnectionManager {
         if let Some(token) = &credentials.access_token {
             attachment =
                 attachment.with_extra_secret(SecretString::new(token.expose().to_string()));
+        }
+        if rendered.oauth1_signature {
+            attachment = attachment.with_oauth1_signer(self.oauth1_request_signer(
+                service,
+                record,
+                resolved,
+                credentials,
+            )?);
         }
         Ok(attachment)
     }

@@ -122,6 +122,9 @@ pub(crate) struct StoredCredentials {
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    /// OAuth 1: the token credentials' shared secret (signs requests, never sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<Secret>,
     /// Entered values for API key, basic and bearer services, by credential field name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Secret>,

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 pub use trestle_vault::SecretString;
 
+use crate::oauth1::OAuth1Signer;
+
 /// The hosts a connection's service allows its credential to reach.
 ///
 /// The services crate implements this for its `HostPolicy` (literal hosts and patterns bound
@@ -142,6 +144,8 @@ pub struct CredentialAttachment {
     pub extra_secrets: Vec<SecretString>,
     /// Hosts the credential may be sent to.
     pub allowed_hosts: Arc<dyn HostAllowList>,
+    /// OAuth 1 services: every request is signed (RFC 5849) instead of carrying the token.
+    pub oauth1: Option<OAuth1Signer>,
 }
 
 impl CredentialAttachment {
@@ -153,7 +157,14 @@ impl CredentialAttachment {
             form_fields: Vec::new(),
             extra_secrets: Vec::new(),
             allowed_hosts,
+            oauth1: None,
         }
+    }
+
+    /// Signs every request with OAuth 1.0a (the `Authorization` header is computed per request).
+    pub fn with_oauth1_signer(mut self, signer: OAuth1Signer) -> Self {
+        self.oauth1 = Some(signer);
+        self
     }
 
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<SecretString>) -> Self {
@@ -205,6 +216,9 @@ impl CredentialAttachment {
         for value in &self.extra_secrets {
             secrets.push(value.expose_secret().to_owned());
         }
+        if let Some(signer) = &self.oauth1 {
+            secrets.extend(signer.secret_values());
+        }
         secrets
     }
 }
@@ -224,6 +238,7 @@ impl fmt::Debug for CredentialAttachment {
             .field("query", &names(&self.query))
             .field("form_fields", &names(&self.form_fields))
             .field("allowed_hosts", &self.allowed_hosts.describe())
+            .field("oauth1", &self.oauth1)
             .finish()
     }
 }

@@ -164,6 +164,9 @@ impl RedactorCache {
         for value in &credential.extra_secrets {
             value.expose_secret().hash(&mut hasher);
         }
+        if let Some(signer) = &credential.oauth1 {
+            signer.secret_values().hash(&mut hasher);
+        }
         let key = hasher.finish();
         if let Ok(entries) = self.entries.lock()
             && let Some(redactor) = entries.get(&key)
@@ -1032,8 +1035,60 @@ fn build_headers(hop: &HopPlan<'_>, redactor: &Redactor) -> Result<HeaderMap, Ou
             header_value.set_sensitive(true);
             headers.insert(header_name, header_value);
         }
+        if let Some(signer) = &credential.oauth1 {
+            headers.insert(
+                http::header::AUTHORIZATION,
+                oauth1_authorization(hop, credential, signer)?,
+            );
+        }
     }
     Ok(headers)
+}
+
+/// The OAuth 1 `Authorization` header of one hop, signed over the URL the script named (plus
+/// the credential's query parameters) and the pairs of a form body. Each attempt is signed
+/// anew, with a fresh nonce and timestamp.
+fn oauth1_authorization(
+    hop: &HopPlan<'_>,
+    credential: &CredentialAttachment,
+    signer: &crate::oauth1::OAuth1Signer,
+) -> Result<HeaderValue, OutboundError> {
+    if signer.requires_https() && hop.logical_url.scheme() != "https" {
+        return Err(OutboundError::CredentialPlacement {
+            connection: credential.connection.clone(),
+            reason: "PLAINTEXT OAuth 1 signatures carry the secrets themselves and are sent over https only".to_owned(),
+        });
+    }
+    let mut signed_url = hop.logical_url.clone();
+    if !credential.query.is_empty() {
+        let mut pairs = signed_url.query_pairs_mut();
+        for (name, value) in &credential.query {
+            pairs.append_pair(name, value.expose_secret());
+        }
+    }
+    let mut form: Vec<(String, String)> = match hop.body {
+        RequestBody::Form(pairs) => pairs.clone(),
+        _ => Vec::new(),
+    };
+    if matches!(hop.body, RequestBody::Form(_) | RequestBody::None) {
+        form.extend(
+            credential
+                .form_fields
+                .iter()
+                .map(|(name, value)| (name.clone(), value.expose_secret().to_owned())),
+        );
+    }
+    let header =
+        signer.authorization_header(hop.method.to_http().as_str(), &signed_url, &form, &[]);
+    let mut value = HeaderValue::from_str(header.expose_secret()).map_err(|_| {
+        OutboundError::CredentialPlacement {
+            connection: credential.connection.clone(),
+            reason: "the OAuth 1 consumer key or token contains characters a header cannot carry"
+                .to_owned(),
+        }
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn default_content_type(body: &RequestBody) -> Option<&str> {

@@ -14,6 +14,7 @@ mod credential;
 mod egress;
 mod engine;
 mod error;
+pub mod oauth1;
 mod redact;
 mod request;
 mod resolver;

@@ -8,8 +8,8 @@ use trestle_vault::SecretString;
 
 use crate::definition::{
     AuthType, ClientAuthentication, CredentialField, CredentialPlacement, HeaderTemplate,
-    OAuth1Definition, OAuth2Definition, RevokeRequest, ScopeDefinition, ScopeSeparator,
-    ServiceDefinition, ServiceOrigin, TokenResponseFormat, VerificationRequest,
+    OAuth1Definition, OAuth1SignatureMethod, OAuth2Definition, RevokeRequest, ScopeDefinition,
+    ScopeSeparator, ServiceDefinition, ServiceOrigin, TokenResponseFormat, VerificationRequest,
 };
 use crate::error::{FieldError, ServicesError};
 use crate::host_policy::normalize_host;
@@ -61,6 +61,9 @@ pub struct CustomServiceInput {
     /// OAuth 1: request token URL.
     #[serde(default)]
     pub request_token_url: Option<String>,
+    /// OAuth 1: signature method, `HMAC-SHA1` (default), `HMAC-SHA256` or `PLAINTEXT`.
+    #[serde(default)]
+    pub signature_method: Option<OAuth1SignatureMethod>,
     /// OAuth client id (OAuth 1 consumer key). Goes to the vault.
     #[serde(default)]
     pub client_id: Option<SecretString>,
@@ -264,6 +267,30 @@ impl CustomServiceInput {
         let api_base_url = url_field("api_base_url", &self.api_base_url, false, true);
         let documentation_url =
             url_field("documentation_url", &self.documentation_url, false, true);
+        match self.signature_method {
+            Some(_) if !is_oauth1 => errors.push(FieldError::new(
+                "signature_method",
+                format!("not used by auth type {}; remove it", auth_type.as_str()),
+            )),
+            Some(OAuth1SignatureMethod::Plaintext) => {
+                let plain_http = [
+                    &request_token_url,
+                    &authorize_url,
+                    &access_token_url,
+                    &api_base_url,
+                ]
+                .into_iter()
+                .flatten()
+                .any(|url| url.trim().to_ascii_lowercase().starts_with("http://"));
+                if plain_http {
+                    errors.push(FieldError::new(
+                        "signature_method",
+                        "PLAINTEXT sends the secrets themselves, so every URL of the service must be https; use HMAC-SHA1 or HMAC-SHA256 instead",
+                    ));
+                }
+            }
+            _ => {}
+        }
 
         let needs_client = is_oauth2 || is_oauth1;
         let client_id = self
@@ -602,7 +629,7 @@ impl CustomServiceInput {
                     request_token_url: request_token_url.unwrap_or_default(),
                     authorize_url: authorize_url.unwrap_or_default(),
                     access_token_url: access_token_url.unwrap_or_default(),
-                    signature_method: Default::default(),
+                    signature_method: self.signature_method.unwrap_or_default(),
                     authorize_parameters: BTreeMap::new(),
                 })
             } else {

@@ -387,7 +387,7 @@ pub struct OAuth1Definition {
     pub authorize_url: String,
     /// Token credential (access token) endpoint.
     pub access_token_url: String,
-    /// Signature method; only HMAC-SHA1 is defined today.
+    /// Signature method (default HMAC-SHA1).
     #[serde(default)]
     pub signature_method: OAuth1SignatureMethod,
     /// Extra parameters on the authorize URL (e.g. Trello `expiration=never`).
@@ -395,13 +395,31 @@ pub struct OAuth1Definition {
     pub authorize_parameters: BTreeMap<String, String>,
 }
 
-/// OAuth 1 signature method.
+/// OAuth 1 signature method (RFC 5849 section 3.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OAuth1SignatureMethod {
-    /// HMAC-SHA1.
+    /// HMAC-SHA1 (RFC 5849 section 3.4.2).
     #[default]
     #[serde(rename = "HMAC-SHA1")]
     HmacSha1,
+    /// HMAC-SHA256: the HMAC-SHA1 construction with SHA-256, as providers such as NetSuite
+    /// and Xero's OAuth 1 API define it.
+    #[serde(rename = "HMAC-SHA256")]
+    HmacSha256,
+    /// PLAINTEXT (RFC 5849 section 3.4.4): the secrets themselves. Sent over https only.
+    #[serde(rename = "PLAINTEXT")]
+    Plaintext,
+}
+
+impl OAuth1SignatureMethod {
+    /// The `oauth_signature_method` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuth1SignatureMethod::HmacSha1 => "HMAC-SHA1",
+            OAuth1SignatureMethod::HmacSha256 => "HMAC-SHA256",
+            OAuth1SignatureMethod::Plaintext => "PLAINTEXT",
+        }
+    }
 }
 
 /// A value a person enters to authorize an `api_key`, `basic` or `bearer` connection.
