@@ -4,16 +4,14 @@
 //! (slow, so every request piles up behind the refresh) must see exactly one refresh request,
 //! every request must succeed, and the upstream must see only the refreshed token.
 //!
-//! Set-up goes through the operator's paths: `trestle admin` on the database, the HTTP API of
-//! the running servers, and the browser endpoints of the OAuth flow (launch on one process,
-//! callback on the other). Only the custom service itself is saved through the library: its
-//! token endpoint is a plain-http loopback stand-in, which `trestle serve` rightly refuses to
-//! accept through its API.
+//! Set-up goes through the operator's paths only: `trestle admin` on the database, the HTTP API
+//! of the running servers (started with `--allow-http-loopback-services`, since the token
+//! endpoint stand-in is plain http on loopback), and the browser endpoints of the OAuth flow
+//! (launch on one process, callback on the other).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -37,6 +35,7 @@ impl ServeProcess {
     fn start(database_url: &str, master_key: &str, data_dir: &std::path::Path) -> ServeProcess {
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--db", database_url])
+            .arg("--allow-http-loopback-services")
             .arg("--data-dir")
             .arg(data_dir)
             .env("TRESTLE_MASTER_KEY", master_key)
@@ -218,34 +217,6 @@ async fn five_hundred_uses_from_two_server_processes_refresh_once() {
     .trim()
     .to_owned();
 
-    // The custom service, through the library with loopback http allowed (see the file docs).
-    {
-        let store = trestle_store::Store::connect(&database_url).await.unwrap();
-        let mut config =
-            trestle_connections::ManagerConfig::new(url::Url::parse("http://127.0.0.1:1").unwrap());
-        config.allow_http_loopback = true;
-        let manager = trestle_connections::ConnectionManager::new(
-            store.clone(),
-            Arc::new(trestle_vault::Vault::new(keyring.clone())),
-            trestle_connections::oauth::TokenClient::with_defaults().unwrap(),
-            config,
-        );
-        let input: trestle_services::CustomServiceInput = serde_json::from_value(json!({
-            "service_name": "Slow authorization server", "service_link_name": "slow_as",
-            "auth_type": "oauth2_authorization_code",
-            "api_base_url": format!("https://{API_HOST}/v1"),
-            "authorize_url": format!("{}/authorize", authorization_server.uri()),
-            "access_token_url": format!("{}/token", authorization_server.uri()),
-            "client_id": "load-client", "client_secret": "load-client-secret-3333", "scopes": ["read"],
-        }))
-        .unwrap();
-        manager
-            .save_custom_service(organization.parse().unwrap(), input, false)
-            .await
-            .unwrap();
-        store.close().await;
-    }
-
     let data_a = tempfile::tempdir().unwrap();
     let data_b = tempfile::tempdir().unwrap();
     let server_a = ServeProcess::start(&database_url, &master_key, data_a.path());
@@ -286,7 +257,8 @@ async fn five_hundred_uses_from_two_server_processes_refresh_once() {
         .unwrap();
     let csrf = answer["csrf_token"].as_str().unwrap().to_owned();
 
-    // Stand-in routes live in each process's memory today, so each server gets them.
+    // Routes live in the database: set through one server, the second PUT through the other
+    // changes nothing but proves both answer for them.
     for server in [&server_a, &server_b] {
         let routed = browser
             .put(format!(
@@ -308,6 +280,21 @@ async fn five_hundred_uses_from_two_server_processes_refresh_once() {
         .build()
         .unwrap();
     let organization_path = format!("/api/v1/organizations/{organization}");
+    let service = api
+        .post(format!("{}{organization_path}/services", server_a.base_url))
+        .bearer_auth(&token)
+        .json(&json!({
+            "service_name": "Slow authorization server", "service_link_name": "slow_as",
+            "auth_type": "oauth2_authorization_code",
+            "api_base_url": format!("https://{API_HOST}/v1"),
+            "authorize_url": format!("{}/authorize", authorization_server.uri()),
+            "access_token_url": format!("{}/token", authorization_server.uri()),
+            "client_id": "load-client", "client_secret": "load-client-secret-3333", "scopes": ["read"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(service.status(), 201, "{}", service.text().await.unwrap());
     let created = api
         .post(format!(
             "{}{organization_path}/connections",
