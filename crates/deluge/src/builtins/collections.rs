@@ -736,7 +736,7 @@ fn map_put_all(call: &mut Call<'_>, id: MapId) -> Result<Value, BuiltinError> {
     call.count(1, 1)?;
     let entries: MapEntries = match call.argument(0) {
         Value::Map(other) => call.heap.map(*other).clone(),
-        Value::Null => MapEntries::new(),
+        Value::Null => MapEntries::default(),
         _ => {
             return Err(BuiltinError::type_mismatch(format!(
                 "Argument 1 of {} must be a map (or key: value pairs), found {}. This collection holds key-value pairs; to collect plain elements create it with List() or Collection(element, ...)",

@@ -7,10 +7,15 @@ use trestle_deluge_syntax::Span;
 use crate::error::SourceLocation;
 use crate::value::{BinaryOperator, Value};
 
-/// Every binary operator the VM evaluates (arithmetic goes to [`BinaryOperator`]).
+/// Every binary operator the VM evaluates (arithmetic goes to [`BinaryOperator`]). One
+/// flat enum, so the VM's whole-number fast path decodes it with a single jump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operator {
-    Arithmetic(BinaryOperator),
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Remainder,
     Less,
     LessEqual,
     Greater,
@@ -19,6 +24,18 @@ pub(crate) enum Operator {
     NotEqual,
     In,
     NotIn,
+}
+
+impl Operator {
+    pub(crate) fn from_arithmetic(operator: BinaryOperator) -> Operator {
+        match operator {
+            BinaryOperator::Add => Operator::Add,
+            BinaryOperator::Subtract => Operator::Subtract,
+            BinaryOperator::Multiply => Operator::Multiply,
+            BinaryOperator::Divide => Operator::Divide,
+            BinaryOperator::Remainder => Operator::Remainder,
+        }
+    }
 }
 
 /// A compiled script. Immutable and shareable between runs (`Send + Sync`).
@@ -154,6 +171,18 @@ pub(crate) enum Op {
         operator: Operator,
         index: u32,
     },
+    /// `push(left_slot <op> right_slot)`: both operands are variables, read in place.
+    BinarySlots {
+        operator: Operator,
+        left: u32,
+        right: u32,
+    },
+    /// `push(slot <op> constant)`.
+    BinarySlotConstant {
+        operator: Operator,
+        slot: u32,
+        index: u32,
+    },
     /// `slot = slot <op> pop()`, appending in place when the slot holds unshared text.
     Compound {
         slot: u32,
@@ -200,15 +229,19 @@ pub(crate) enum Op {
     ForEachStart {
         state: u32,
     },
-    /// Binds the next element (or index) and skips the following `Jump`; when the loop is
-    /// done, falls through to that `Jump` (the loop exit).
+    /// Binds the next element (or index) and jumps to `body`; when the loop is done,
+    /// falls through. A loop has two: one at its head (followed by a `Jump` to the exit,
+    /// and the target of `continue`) and one at the end of the body, so an iteration
+    /// costs one op for the loop instead of two.
     ForEachNext {
         state: u32,
         variable: u32,
+        body: u32,
     },
     ForEachIndexNext {
         state: u32,
         variable: u32,
+        body: u32,
     },
     /// Installs a catch handler whose code starts at the operand.
     TryStart(u32),
@@ -239,6 +272,12 @@ pub(crate) enum FastMethod {
     Size,
     /// `text.length()`
     Length,
+    /// `text.contains(text)`
+    Contains,
+    /// `text.startsWith(text)`
+    StartsWith,
+    /// `text.endsWith(text)`
+    EndsWith,
 }
 
 impl FastMethod {
@@ -249,6 +288,9 @@ impl FastMethod {
             ("add", 1) => FastMethod::Add,
             ("size", 0) => FastMethod::Size,
             ("length", 0) => FastMethod::Length,
+            ("contains", 1) => FastMethod::Contains,
+            ("startswith", 1) => FastMethod::StartsWith,
+            ("endswith", 1) => FastMethod::EndsWith,
             _ => FastMethod::None,
         }
     }

@@ -102,6 +102,8 @@ struct Compiler<'source> {
     loops: Vec<LoopContext>,
     try_depth: u32,
     diagnostics: Vec<CompileDiagnostic>,
+    /// Every code offset a jump lands on (see [`Compiler::last_op_is_fusable`]).
+    jump_targets: std::collections::HashSet<u32>,
 }
 
 impl<'source> Compiler<'source> {
@@ -126,6 +128,7 @@ impl<'source> Compiler<'source> {
             loops: Vec::new(),
             try_depth: 0,
             diagnostics: Vec::new(),
+            jump_targets: std::collections::HashSet::new(),
         }
     }
 
@@ -199,8 +202,17 @@ impl<'source> Compiler<'source> {
         u32::try_from(self.code.len()).unwrap_or(u32::MAX)
     }
 
+    /// Whether the last op (a `Load`) may be merged with the operator about to be emitted
+    /// into one op at the `Load`'s place. A jump landing on the `Load` then runs the merged
+    /// op, which is right; a jump landing just after it (where the operator would go,
+    /// `here()`) would skip the operator, so no merge then.
+    fn last_op_is_fusable(&self) -> bool {
+        !self.jump_targets.contains(&self.here())
+    }
+
     fn patch_jump(&mut self, at: usize) {
         let target = self.here();
+        self.jump_targets.insert(target);
         if let Some(op) = self.code.get_mut(at) {
             *op = match *op {
                 Op::Jump(_) => Op::Jump(target),
@@ -388,17 +400,22 @@ impl<'source> Compiler<'source> {
                 let variable_slot = self.slot(&variable.name);
                 self.emit(Op::ForEachStart { state }, iterable.span);
                 let loop_start = self.here();
-                let next = match kind {
+                let next = |body: u32| match kind {
                     ForEachKind::Element => Op::ForEachNext {
                         state,
                         variable: variable_slot,
+                        body,
                     },
                     ForEachKind::Index => Op::ForEachIndexNext {
                         state,
                         variable: variable_slot,
+                        body,
                     },
                 };
-                self.emit(next, span);
+                let body_start = loop_start.saturating_add(2);
+                self.jump_targets.insert(loop_start);
+                self.jump_targets.insert(body_start);
+                self.emit(next(body_start), span);
                 let exit = self.emit(Op::Jump(0), span);
                 self.loops.push(LoopContext {
                     try_depth: self.try_depth,
@@ -406,7 +423,7 @@ impl<'source> Compiler<'source> {
                     break_jumps: vec![exit],
                 });
                 self.block(body);
-                self.emit(Op::Jump(loop_start), span);
+                self.emit(next(body_start), span);
                 if let Some(context) = self.loops.pop() {
                     for jump in context.break_jumps {
                         self.patch_jump(jump);
@@ -588,7 +605,7 @@ impl<'source> Compiler<'source> {
                     let field_name = self.name(&field.name);
                     self.emit(Op::GetField(field_name), *target_span);
                     self.expression(value);
-                    self.emit(Op::Binary(Operator::Arithmetic(operator)), span);
+                    self.emit(Op::Binary(Operator::from_arithmetic(operator)), span);
                 } else {
                     self.expression(value);
                 }
@@ -791,11 +808,11 @@ impl<'source> Compiler<'source> {
             _ => {
                 self.expression(left);
                 let operator = match operator {
-                    SyntaxOperator::Add => Operator::Arithmetic(BinaryOperator::Add),
-                    SyntaxOperator::Subtract => Operator::Arithmetic(BinaryOperator::Subtract),
-                    SyntaxOperator::Multiply => Operator::Arithmetic(BinaryOperator::Multiply),
-                    SyntaxOperator::Divide => Operator::Arithmetic(BinaryOperator::Divide),
-                    SyntaxOperator::Remainder => Operator::Arithmetic(BinaryOperator::Remainder),
+                    SyntaxOperator::Add => Operator::Add,
+                    SyntaxOperator::Subtract => Operator::Subtract,
+                    SyntaxOperator::Multiply => Operator::Multiply,
+                    SyntaxOperator::Divide => Operator::Divide,
+                    SyntaxOperator::Remainder => Operator::Remainder,
                     SyntaxOperator::Less => Operator::Less,
                     SyntaxOperator::LessEqual => Operator::LessEqual,
                     SyntaxOperator::Greater => Operator::Greater,
@@ -817,7 +834,23 @@ impl<'source> Compiler<'source> {
                             || self.slots.contains_key(&identifier.name) =>
                     {
                         let slot = self.slot(&identifier.name);
-                        self.emit(Op::BinarySlot { operator, slot }, span);
+                        // `a op b` with both sides variables: one op instead of two.
+                        if let Some(Op::Load(left)) = self.code.last().copied()
+                            && self.last_op_is_fusable()
+                        {
+                            self.code.pop();
+                            self.spans.pop();
+                            self.emit(
+                                Op::BinarySlots {
+                                    operator,
+                                    left,
+                                    right: slot,
+                                },
+                                span,
+                            );
+                        } else {
+                            self.emit(Op::BinarySlot { operator, slot }, span);
+                        }
                     }
                     ExprKind::Text(_)
                     | ExprKind::Long(_)
@@ -827,7 +860,22 @@ impl<'source> Compiler<'source> {
                         if let Some(Op::Constant(index)) = self.code.last().copied() {
                             self.code.pop();
                             self.spans.pop();
-                            self.emit(Op::BinaryConstant { operator, index }, span);
+                            if let Some(Op::Load(slot)) = self.code.last().copied()
+                                && self.last_op_is_fusable()
+                            {
+                                self.code.pop();
+                                self.spans.pop();
+                                self.emit(
+                                    Op::BinarySlotConstant {
+                                        operator,
+                                        slot,
+                                        index,
+                                    },
+                                    span,
+                                );
+                            } else {
+                                self.emit(Op::BinaryConstant { operator, index }, span);
+                            }
                         } else {
                             self.emit(Op::Binary(operator), span);
                         }

@@ -66,7 +66,7 @@ pub(crate) fn scalar_text(value: &Value) -> Option<String> {
     Some(match value {
         Value::Null => decisions::NULL_PRINTS_AS.to_owned(),
         Value::Boolean(b) => b.to_string(),
-        Value::Long(n) => n.to_string(),
+        Value::Long(n) => number::long_to_text(*n),
         Value::Decimal(d) => number::decimal_to_text(d),
         Value::Text(t) => t.as_str().to_owned(),
         Value::Date(d) => datetime::format_date(d),
@@ -138,12 +138,8 @@ impl<'heap> Printer<'heap> {
         }
         match value {
             Value::Null => self.output.push_str("null"),
-            Value::Boolean(b) => {
-                let _ = write!(self.output, "{b}");
-            }
-            Value::Long(n) => {
-                let _ = write!(self.output, "{n}");
-            }
+            Value::Boolean(b) => self.output.push_str(if *b { "true" } else { "false" }),
+            Value::Long(n) => number::push_long(&mut self.output, *n),
             Value::Decimal(d) => self.output.push_str(&number::decimal_to_text(d)),
             Value::Text(text) => push_json_string(&mut self.output, text),
             Value::Date(_) | Value::DateTime(_) | Value::Time(_) | Value::File(_) => {

@@ -195,7 +195,7 @@ impl<'text> JsonParser<'_, 'text> {
 
     fn object(&mut self, depth: usize) -> Result<Value, BuiltinError> {
         self.position += 1;
-        let mut entries = MapEntries::new();
+        let mut entries = MapEntries::default();
         loop {
             self.skip_space();
             match self.peek() {

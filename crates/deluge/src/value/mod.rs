@@ -53,8 +53,13 @@ impl MapId {
 }
 
 /// The entries of a Deluge map: text keys in insertion order (see
-/// [`decisions::MAP_KEYS_ARE_TEXT`]).
-pub type MapEntries = IndexMap<String, Value>;
+/// [`decisions::MAP_KEYS_ARE_TEXT`]). Hashed with foldhash, seeded per map: much cheaper
+/// than SipHash on the short keys scripts use, and still not predictable from outside
+/// (keys often come from API responses).
+pub type MapEntries = IndexMap<String, Value, MapHasher>;
+
+/// The hasher of [`MapEntries`].
+pub type MapHasher = foldhash::fast::RandomState;
 
 /// A Deluge value. Cloning is cheap: text and files are reference-counted, lists and maps
 /// are handles into the run's [`Heap`].
@@ -344,7 +349,7 @@ impl Heap {
 
     /// Creates an empty map.
     pub fn new_map(&mut self) -> MapId {
-        self.new_map_from(MapEntries::new())
+        self.new_map_from(MapEntries::default())
     }
 
     /// Creates a map holding `entries`.
@@ -371,7 +376,7 @@ impl Heap {
         static EMPTY: std::sync::OnceLock<MapEntries> = std::sync::OnceLock::new();
         match self.maps.get(id.0 as usize) {
             Some(entries) => entries,
-            None => EMPTY.get_or_init(MapEntries::new),
+            None => EMPTY.get_or_init(MapEntries::default),
         }
     }
 
@@ -438,6 +443,31 @@ impl Heap {
             return Ok(());
         }
         let key = key.into_owned();
+        self.map_put(id, key, value)
+    }
+
+    /// `map.put(key, value)` with a text key: an existing key is overwritten without
+    /// copying the key text; a new key takes the text over when nothing else holds it.
+    pub fn map_put_text(
+        &mut self,
+        id: MapId,
+        key: Arc<String>,
+        value: Value,
+    ) -> Result<(), BuiltinError> {
+        let key = match Arc::try_unwrap(key) {
+            Ok(owned) => owned,
+            Err(shared) => {
+                if let Some(slot) = self
+                    .maps
+                    .get_mut(id.0 as usize)
+                    .and_then(|entries| entries.get_mut(shared.as_str()))
+                {
+                    *slot = value;
+                    return Ok(());
+                }
+                shared.as_str().to_owned()
+            }
+        };
         self.map_put(id, key, value)
     }
 
@@ -523,7 +553,7 @@ impl Heap {
             if live_maps[index] {
                 live_elements += map.len();
             } else if !already_free_maps.contains(&index_u32) {
-                *map = MapEntries::new();
+                *map = MapEntries::default();
                 self.free_maps.push(index_u32);
                 reclaimed += 1;
             }

@@ -4,6 +4,17 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
+/// Appends the decimal digits of `number` to `output`: what `write!(output, "{number}")`
+/// prints, without the formatting machinery (numbers are printed in every `"text" + n`).
+pub fn push_long(output: &mut String, number: i64) {
+    output.push_str(itoa::Buffer::new().format(number));
+}
+
+/// The decimal text of a whole number (see [`push_long`]).
+pub fn long_to_text(number: i64) -> String {
+    itoa::Buffer::new().format(number).to_owned()
+}
+
 /// A decimal as Deluge prints it: no exponent, trailing zeros removed, at least one digit
 /// after the point (see [`super::decisions::DECIMAL_DISPLAY`]).
 pub fn decimal_to_text(value: &Decimal) -> String {
@@ -173,6 +184,28 @@ fn unquote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_print_like_display() {
+        for number in [
+            0,
+            7,
+            -7,
+            10,
+            99,
+            100,
+            -100,
+            123_456_789,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            assert_eq!(long_to_text(number), number.to_string());
+            let mut text = "n=".to_owned();
+            push_long(&mut text, number);
+            assert_eq!(text, format!("n={number}"));
+        }
+    }
 
     fn decimal(text: &str) -> Decimal {
         Decimal::from_str(text).unwrap()

@@ -69,25 +69,43 @@ impl Heap {
         }
     }
 
-    /// `left + right` where one side is text: the printed forms joined.
+    /// `left + right` where one side is text: the printed forms joined. Appends in place
+    /// when `left` is text nothing else holds; otherwise builds the result in one buffer.
     pub fn concatenate(&self, left: Value, right: &Value) -> Result<Value, BuiltinError> {
-        let right_text = match right {
-            Value::Text(text) => text.as_str().to_owned(),
-            other => self.to_text(other)?,
+        let mut text = match left {
+            Value::Text(text) => match Arc::try_unwrap(text) {
+                Ok(owned) => owned,
+                Err(shared) => {
+                    let mut copy = String::with_capacity(shared.len() + 16);
+                    copy.push_str(&shared);
+                    copy
+                }
+            },
+            other => self.to_text(&other)?,
         };
-        match left {
-            Value::Text(mut text) => {
-                self.check_text_length(text.len().saturating_add(right_text.len()))?;
-                Arc::make_mut(&mut text).push_str(&right_text);
-                Ok(Value::Text(text))
+        self.append_printed(&mut text, right)?;
+        self.check_text_length(text.len())?;
+        Ok(Value::Text(Arc::new(text)))
+    }
+
+    /// Appends the printed form of `value` to `output` without an intermediate text for
+    /// the common scalars.
+    fn append_printed(&self, output: &mut String, value: &Value) -> Result<(), BuiltinError> {
+        match value {
+            Value::Text(text) => {
+                self.check_text_length(output.len().saturating_add(text.len()))?;
+                output.push_str(text);
             }
+            Value::Long(number) => super::number::push_long(output, *number),
+            Value::Null => output.push_str(decisions::NULL_PRINTS_AS),
+            Value::Boolean(truth) => output.push_str(if *truth { "true" } else { "false" }),
             other => {
-                let mut text = self.to_text(&other)?;
-                self.check_text_length(text.len().saturating_add(right_text.len()))?;
-                text.push_str(&right_text);
-                Ok(Value::Text(Arc::new(text)))
+                let printed = self.to_text(other)?;
+                self.check_text_length(output.len().saturating_add(printed.len()))?;
+                output.push_str(&printed);
             }
         }
+        Ok(())
     }
 
     fn operator_type_error(

@@ -446,6 +446,56 @@ impl Run {
                         self.binary_in_place(operator, &right)
                     }
                 }
+                Op::BinarySlots {
+                    operator,
+                    left,
+                    right,
+                } => {
+                    let (left, right) = (
+                        self.slots.get(left as usize),
+                        self.slots.get(right as usize),
+                    );
+                    if let (Some(Value::Long(a)), Some(Value::Long(b))) = (left, right)
+                        && let Some(value) = long_operation(operator, *a, *b)
+                    {
+                        self.stack.push(value);
+                        Ok(())
+                    } else {
+                        let left = left.cloned().unwrap_or_default();
+                        let right = right.cloned().unwrap_or_default();
+                        match self.binary(operator, left, &right) {
+                            Ok(value) => {
+                                self.stack.push(value);
+                                Ok(())
+                            }
+                            Err(fault) => Err(fault),
+                        }
+                    }
+                }
+                Op::BinarySlotConstant {
+                    operator,
+                    slot,
+                    index,
+                } => {
+                    let (left, right) =
+                        (self.slots.get(slot as usize), constants.get(index as usize));
+                    if let (Some(Value::Long(a)), Some(Value::Long(b))) = (left, right)
+                        && let Some(value) = long_operation(operator, *a, *b)
+                    {
+                        self.stack.push(value);
+                        Ok(())
+                    } else {
+                        let left = left.cloned().unwrap_or_default();
+                        let right = right.cloned().unwrap_or_default();
+                        match self.binary(operator, left, &right) {
+                            Ok(value) => {
+                                self.stack.push(value);
+                                Ok(())
+                            }
+                            Err(fault) => Err(fault),
+                        }
+                    }
+                }
                 Op::Compound { slot, operator } => self.compound(slot, operator),
                 Op::Not => {
                     let value = self.pop();
@@ -533,14 +583,13 @@ impl Run {
                     self.heap.check_size().map_err(Fault::from)
                 }
                 Op::MakeMap(length) => self.make_map(length as usize),
-                Op::CallMethod { name, argc, fast } => {
-                    if fast == FastMethod::None || !self.fast_method(fast) {
+                Op::CallMethod { name, argc, fast } => match self.fast_method(fast) {
+                    Some(result) => result,
+                    None => {
                         let name = program.names.get(name as usize).map_or("", String::as_str);
                         self.call_method(name, usize::from(argc))
-                    } else {
-                        Ok(())
                     }
-                }
+                },
                 Op::CallFunction { name, argc } => {
                     let name = program.names.get(name as usize).map_or("", String::as_str);
                     let start = self.stack.len().saturating_sub(usize::from(argc));
@@ -624,22 +673,31 @@ impl Run {
                     }
                 }
                 Op::ForEachStart { state } => self.for_each_start(state),
-                Op::ForEachNext { state, variable } => {
+                Op::ForEachNext {
+                    state,
+                    variable,
+                    body,
+                } => {
                     if let Some(iteration) = self.iterators.get_mut(state as usize) {
-                        let list = self.heap.list(iteration.list);
                         let index = iteration.next;
-                        if index < iteration.end && index < list.len() {
-                            let element = list.get(index).cloned().unwrap_or_default();
+                        if index < iteration.end
+                            && let Some(element) = self.heap.list(iteration.list).get(index)
+                        {
+                            let element = element.clone();
                             iteration.next = index + 1;
                             if let Some(target) = self.slots.get_mut(variable as usize) {
                                 *target = element;
                             }
-                            self.pc = pc + 2;
+                            self.pc = body as usize;
                         }
                     }
                     Ok(())
                 }
-                Op::ForEachIndexNext { state, variable } => {
+                Op::ForEachIndexNext {
+                    state,
+                    variable,
+                    body,
+                } => {
                     if let Some(iteration) = self.iterators.get_mut(state as usize) {
                         let length = self.heap.list(iteration.list).len();
                         let index = iteration.next;
@@ -648,7 +706,7 @@ impl Run {
                             if let Some(target) = self.slots.get_mut(variable as usize) {
                                 *target = Value::Long(i64::try_from(index).unwrap_or(i64::MAX));
                             }
-                            self.pc = pc + 2;
+                            self.pc = body as usize;
                         }
                     }
                     Ok(())
@@ -731,7 +789,11 @@ impl Run {
 
     fn binary(&mut self, operator: Operator, left: Value, right: &Value) -> Result<Value, Fault> {
         match operator {
-            Operator::Arithmetic(arithmetic) => Ok(self.heap.binary(arithmetic, left, right)?),
+            Operator::Add => Ok(self.heap.binary(BinaryOperator::Add, left, right)?),
+            Operator::Subtract => Ok(self.heap.binary(BinaryOperator::Subtract, left, right)?),
+            Operator::Multiply => Ok(self.heap.binary(BinaryOperator::Multiply, left, right)?),
+            Operator::Divide => Ok(self.heap.binary(BinaryOperator::Divide, left, right)?),
+            Operator::Remainder => Ok(self.heap.binary(BinaryOperator::Remainder, left, right)?),
             Operator::Equal => Ok(Value::Boolean(self.heap.values_equal(&left, right))),
             Operator::NotEqual => Ok(Value::Boolean(!self.heap.values_equal(&left, right))),
             Operator::Less | Operator::LessEqual | Operator::Greater | Operator::GreaterEqual => {
@@ -755,7 +817,7 @@ impl Run {
             return Ok(());
         };
         if let Value::Long(right) = right
-            && long_fast_path(Operator::Arithmetic(operator), target, right)
+            && long_fast_path(Operator::from_arithmetic(operator), target, right)
         {
             return Ok(());
         }
@@ -766,7 +828,7 @@ impl Run {
             Value::Text(_) => std::mem::take(target),
             other => other.clone(),
         };
-        let result = self.binary(Operator::Arithmetic(operator), left, &right)?;
+        let result = self.binary(Operator::from_arithmetic(operator), left, &right)?;
         if let Some(target) = self.slots.get_mut(slot as usize) {
             *target = result;
         }
@@ -788,10 +850,10 @@ impl Run {
         Ok(())
     }
 
-    /// Inlined versions of the hottest methods. Returns false (leaving the stack alone)
+    /// Inlined versions of the hottest methods. Returns `None` (leaving the stack alone)
     /// when the receiver or arguments are not the simple case, so the built-in runs.
     #[inline]
-    fn fast_method(&mut self, fast: FastMethod) -> bool {
+    fn fast_method(&mut self, fast: FastMethod) -> Option<Result<(), Fault>> {
         let length = self.stack.len();
         match fast {
             FastMethod::Get => {
@@ -799,63 +861,71 @@ impl Run {
                     let value = self.heap.map_get(*map, key.as_str());
                     self.stack.truncate(length - 2);
                     self.stack.push(value);
-                    return true;
+                    return Some(Ok(()));
                 }
-                false
+                None
             }
             FastMethod::Put => {
-                if let [.., Value::Map(map), Value::Text(_), _] = self.stack.as_slice() {
-                    let map = *map;
-                    let value = self.pop();
-                    let key = self.pop();
-                    let key = match key {
-                        Value::Text(text) => Arc::unwrap_or_clone(text),
-                        other => self.heap.key_text(&other),
-                    };
-                    self.stack.pop();
-                    if self.heap.map_put(map, key, value).is_err() {
-                        // The heap is full: report it through the regular path next time.
-                        self.stack.push(Value::Null);
-                        return true;
-                    }
-                    self.stack.push(Value::Null);
-                    return true;
-                }
-                false
+                let [.., Value::Map(map), Value::Text(_), _] = self.stack.as_slice() else {
+                    return None;
+                };
+                let map = *map;
+                let value = self.pop();
+                let key = self.pop();
+                self.stack.pop();
+                let result = match key {
+                    Value::Text(key) => self.heap.map_put_text(map, key, value),
+                    other => self.heap.map_put_value_key(map, &other, value),
+                };
+                self.stack.push(Value::Null);
+                Some(result.map_err(Fault::from))
             }
             FastMethod::Add => {
-                if let [.., Value::List(list), _] = self.stack.as_slice() {
-                    let list = *list;
-                    let element = self.pop();
-                    self.stack.pop();
-                    let _ = self.heap.list_push(list, element);
-                    self.stack.push(Value::Null);
-                    return true;
-                }
-                false
+                let [.., Value::List(list), _] = self.stack.as_slice() else {
+                    return None;
+                };
+                let list = *list;
+                let element = self.pop();
+                self.stack.pop();
+                let result = self.heap.list_push(list, element);
+                self.stack.push(Value::Null);
+                Some(result.map_err(Fault::from))
             }
             FastMethod::Size => {
                 let size = match self.stack.last() {
                     Some(Value::List(list)) => self.heap.list(*list).len(),
                     Some(Value::Map(map)) => self.heap.map(*map).len(),
-                    _ => return false,
+                    _ => return None,
                 };
                 self.stack.pop();
                 self.stack
                     .push(Value::Long(i64::try_from(size).unwrap_or(i64::MAX)));
-                true
+                Some(Ok(()))
             }
             FastMethod::Length => {
                 let size = match self.stack.last() {
                     Some(Value::Text(text)) => text.chars().count(),
-                    _ => return false,
+                    _ => return None,
                 };
                 self.stack.pop();
                 self.stack
                     .push(Value::Long(i64::try_from(size).unwrap_or(i64::MAX)));
-                true
+                Some(Ok(()))
             }
-            FastMethod::None => false,
+            FastMethod::Contains | FastMethod::StartsWith | FastMethod::EndsWith => {
+                let truth = match self.stack.as_slice() {
+                    [.., Value::Text(text), Value::Text(argument)] => match fast {
+                        FastMethod::Contains => text_contains(text, argument),
+                        FastMethod::StartsWith => text.starts_with(argument.as_str()),
+                        _ => text.ends_with(argument.as_str()),
+                    },
+                    _ => return None,
+                };
+                self.stack.truncate(length - 2);
+                self.stack.push(Value::Boolean(truth));
+                Some(Ok(()))
+            }
+            FastMethod::None => None,
         }
     }
 
@@ -889,6 +959,24 @@ impl Run {
     }
 }
 
+/// `haystack.contains(needle)`. Short texts (the usual receiver in a loop) are searched
+/// window by window, which costs less than setting up the general substring search. A
+/// byte match of valid UTF-8 in valid UTF-8 always lies on character boundaries, so both
+/// ways give the same answer.
+fn text_contains(haystack: &str, needle: &str) -> bool {
+    const SHORT_TEXT: usize = 64;
+    if needle.is_empty() {
+        return true;
+    }
+    if haystack.len() <= SHORT_TEXT {
+        return haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes());
+    }
+    haystack.contains(needle)
+}
+
 /// Whole-number arithmetic and comparison written straight into `left`. Returns false
 /// (leaving `left` alone) for overflow, division and anything else the value rules decide.
 #[inline(always)]
@@ -896,27 +984,31 @@ fn long_fast_path(operator: Operator, left: &mut Value, right: i64) -> bool {
     let Value::Long(a) = *left else {
         return false;
     };
-    let result = match operator {
-        Operator::Arithmetic(BinaryOperator::Add) => a.checked_add(right).map(Value::Long),
-        Operator::Arithmetic(BinaryOperator::Subtract) => a.checked_sub(right).map(Value::Long),
-        Operator::Arithmetic(BinaryOperator::Multiply) => a.checked_mul(right).map(Value::Long),
-        Operator::Arithmetic(BinaryOperator::Remainder) if right > 0 => {
-            Some(Value::Long(a % right))
-        }
-        Operator::Less => Some(Value::Boolean(a < right)),
-        Operator::LessEqual => Some(Value::Boolean(a <= right)),
-        Operator::Greater => Some(Value::Boolean(a > right)),
-        Operator::GreaterEqual => Some(Value::Boolean(a >= right)),
-        Operator::Equal => Some(Value::Boolean(a == right)),
-        Operator::NotEqual => Some(Value::Boolean(a != right)),
-        _ => None,
-    };
-    match result {
+    match long_operation(operator, a, right) {
         Some(value) => {
             *left = value;
             true
         }
         None => false,
+    }
+}
+
+/// `a <op> b` on whole numbers when the result is certain without the value rules: `None`
+/// for overflow, division, a remainder by zero or less, and `in`.
+#[inline(always)]
+fn long_operation(operator: Operator, a: i64, b: i64) -> Option<Value> {
+    match operator {
+        Operator::Add => a.checked_add(b).map(Value::Long),
+        Operator::Subtract => a.checked_sub(b).map(Value::Long),
+        Operator::Multiply => a.checked_mul(b).map(Value::Long),
+        Operator::Remainder if b > 0 => Some(Value::Long(a % b)),
+        Operator::Less => Some(Value::Boolean(a < b)),
+        Operator::LessEqual => Some(Value::Boolean(a <= b)),
+        Operator::Greater => Some(Value::Boolean(a > b)),
+        Operator::GreaterEqual => Some(Value::Boolean(a >= b)),
+        Operator::Equal => Some(Value::Boolean(a == b)),
+        Operator::NotEqual => Some(Value::Boolean(a != b)),
+        _ => None,
     }
 }
 
@@ -928,5 +1020,33 @@ impl std::fmt::Debug for Run {
             .field("statements", &self.statements)
             .field("effects", &self.effects)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_contains;
+
+    #[test]
+    fn short_and_long_texts_are_searched_alike() {
+        let long = format!("{}item77;{}", "x".repeat(100), "é".repeat(40));
+        for haystack in [
+            "",
+            "a",
+            "item7",
+            "item77",
+            "77",
+            "é77é",
+            "ééé",
+            long.as_str(),
+        ] {
+            for needle in ["", "7", "77", "item", "é", "é7", "x77", "item77;é"] {
+                assert_eq!(
+                    text_contains(haystack, needle),
+                    haystack.contains(needle),
+                    "{haystack:?} contains {needle:?}"
+                );
+            }
+        }
     }
 }
