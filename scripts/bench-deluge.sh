@@ -4,6 +4,9 @@
 # Prints the median wall time of each and the ratio Python / Trestle per program.
 # Usage: ./scripts/bench-deluge.sh [rounds]   (default 5 rounds per program)
 #        TRESTLE_BIN=path/to/trestle ./scripts/bench-deluge.sh   (time an existing binary)
+#        BASELINE_BIN=path/to/old/trestle ./scripts/bench-deluge.sh
+#            (also times an older binary in the same run, interleaved per program, and
+#             prints its time and how much faster the new one is)
 # This is a benchmark, never a test: nothing here fails on a slow machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,7 @@ else
   cargo build --release --quiet -p trestle
   trestle="${CARGO_TARGET_DIR:-target}/release/trestle"
 fi
+baseline="${BASELINE_BIN:-}"
 echo "python: $($python --version 2>&1)"
 echo "rounds: $rounds, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -48,7 +52,11 @@ measure() {
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-printf '\n%-16s %12s %12s %8s\n' "program" "python ms" "trestle ms" "ratio"
+if [ -n "$baseline" ]; then
+  printf '\n%-16s %12s %12s %12s %8s %8s %8s\n' "program" "python ms" "baseline ms" "trestle ms" "base x" "ratio" "speedup"
+else
+  printf '\n%-16s %12s %12s %8s\n' "program" "python ms" "trestle ms" "ratio"
+fi
 for deluge_program in bench/deluge/*.dg; do
   name=$(basename "$deluge_program" .dg)
   python_program="bench/deluge/$name.py"
@@ -62,5 +70,13 @@ for deluge_program in bench/deluge/*.dg; do
   python_ms=$(measure "$scratch/py.json" "$python" "$python_program")
   trestle_ms=$(measure "$scratch/dg.json" "$trestle" deluge run --max-statements 100000000 "$deluge_program")
   ratio=$(awk -v p="$python_ms" -v t="$trestle_ms" 'BEGIN { if (t > 0) printf "%.2f", p / t; else print "inf" }')
-  printf '%-16s %12s %12s %7sx\n' "$name" "$python_ms" "$trestle_ms" "$ratio"
+  if [ -n "$baseline" ]; then
+    baseline_ms=$(measure "$scratch/base.json" "$baseline" deluge run --max-statements 100000000 "$deluge_program")
+    baseline_ratio=$(awk -v p="$python_ms" -v t="$baseline_ms" 'BEGIN { if (t > 0) printf "%.2f", p / t; else print "inf" }')
+    speedup=$(awk -v b="$baseline_ms" -v t="$trestle_ms" 'BEGIN { if (t > 0) printf "%.2f", b / t; else print "inf" }')
+    printf '%-16s %12s %12s %12s %7sx %7sx %7sx\n' "$name" "$python_ms" "$baseline_ms" "$trestle_ms" "$baseline_ratio" "$ratio" "$speedup"
+  else
+    printf '%-16s %12s %12s %7sx\n' "$name" "$python_ms" "$trestle_ms" "$ratio"
+  fi
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -353,7 +353,10 @@ fn hash_key(value: &Value) -> Option<HashKey<'_>> {
 /// scalar (linear time); compares pairwise otherwise.
 fn distinct_values(heap: &Heap, values: &[Value]) -> Vec<Value> {
     if let Some(keys) = values.iter().map(hash_key).collect::<Option<Vec<_>>>() {
-        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+            keys.len(),
+            crate::value::MapHasher::default(),
+        );
         return values
             .iter()
             .zip(keys)
@@ -373,7 +376,7 @@ fn distinct_values(heap: &Heap, values: &[Value]) -> Vec<Value> {
 struct Membership<'values> {
     heap: &'values Heap,
     values: &'values [Value],
-    hashed: Option<std::collections::HashSet<HashKey<'values>>>,
+    hashed: Option<std::collections::HashSet<HashKey<'values>, crate::value::MapHasher>>,
 }
 
 impl<'values> Membership<'values> {
@@ -381,7 +384,7 @@ impl<'values> Membership<'values> {
         let hashed = values
             .iter()
             .map(hash_key)
-            .collect::<Option<std::collections::HashSet<_>>>();
+            .collect::<Option<std::collections::HashSet<_, crate::value::MapHasher>>>();
         Membership {
             heap,
             values,

@@ -188,6 +188,7 @@ impl<'heap> Printer<'heap> {
 
 /// Appends `text` as a JSON string literal.
 pub(crate) fn push_json_string(output: &mut String, text: &str) {
+    output.reserve(text.len() + 2);
     output.push('"');
     let needs_escape = text
         .bytes()

@@ -267,11 +267,23 @@ impl<'text> JsonParser<'_, 'text> {
         let mut text = String::new();
         loop {
             // Copy the run up to the next quote or backslash in one piece.
-            let rest = &self.text.as_bytes()[self.position.min(self.text.len())..];
-            let run = rest
-                .iter()
-                .position(|byte| *byte == quote || *byte == b'\\')
+            let rest = self
+                .text
+                .as_bytes()
+                .get(self.position..)
+                .unwrap_or_default();
+            let run = memchr::memchr2(quote, b'\\', rest)
                 .ok_or_else(|| self.error("the text ended inside a string"))?;
+            // Most strings have no escape: take them in one exactly sized copy.
+            if text.is_empty() && rest.get(run) == Some(&quote) {
+                let whole = self
+                    .text
+                    .get(self.position..self.position + run)
+                    .unwrap_or("")
+                    .to_owned();
+                self.position += run + 1;
+                return Ok(whole);
+            }
             text.push_str(
                 self.text
                     .get(self.position..self.position + run)
