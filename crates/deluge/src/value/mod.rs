@@ -352,6 +352,14 @@ impl Heap {
         self.new_map_from(MapEntries::default())
     }
 
+    /// Creates an empty map with room for `capacity` entries.
+    pub fn new_map_with_capacity(&mut self, capacity: usize) -> MapId {
+        self.new_map_from(MapEntries::with_capacity_and_hasher(
+            capacity,
+            MapHasher::default(),
+        ))
+    }
+
     /// Creates a map holding `entries`.
     pub fn new_map_from(&mut self, entries: MapEntries) -> MapId {
         self.element_count = self.element_count.saturating_add(entries.len());

@@ -930,14 +930,26 @@ impl Run {
     }
 
     fn make_map(&mut self, length: usize) -> Result<(), Fault> {
+        // `Map()` is usually filled right away: room for a few entries saves the first
+        // regrowths of the table.
+        const EMPTY_MAP_ROOM: usize = 4;
         let start = self.stack.len().saturating_sub(length * 2);
-        let pairs: Vec<Value> = self.stack.drain(start..).collect();
-        let map = self.heap.new_map();
-        let mut pairs = pairs.into_iter();
+        let room = if length == 0 { EMPTY_MAP_ROOM } else { length };
+        let map = self.heap.new_map_with_capacity(room);
+        let mut pairs = self.stack.drain(start..);
+        let mut result = Ok(());
         while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
-            let key = self.heap.key_text(&key);
-            self.heap.map_put(map, key, value)?;
+            let key = match key {
+                Value::Text(text) => Arc::unwrap_or_clone(text),
+                other => self.heap.key_text(&other),
+            };
+            if let Err(error) = self.heap.map_put(map, key, value) {
+                result = Err(Fault::from(error));
+                break;
+            }
         }
+        drop(pairs);
+        result?;
         self.stack.push(Value::Map(map));
         Ok(())
     }
