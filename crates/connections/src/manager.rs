@@ -1350,7 +1350,7 @@ impl ConnectionManager {
             .await?;
         let mut row = self.environment_row(&record, environment).await?;
         self.check_usable(&record, &row)?;
-        if service.definition.auth_type.is_oauth2() && self.is_due(row.expires_at) {
+        if service.definition.auth_type.is_oauth2() && self.is_due(&row) {
             row = self
                 .refresh_single_flight(
                     &record,
@@ -1431,8 +1431,11 @@ impl ConnectionManager {
         }
     }
 
-    fn is_due(&self, expires_at: Option<DateTime<Utc>>) -> bool {
-        let Some(expires_at) = expires_at else {
+    /// Whether the access token should be refreshed before use: within the refresh margin (plus
+    /// jitter) of its expiry. The margin never exceeds half of the token's lifetime, so a
+    /// provider that issues tokens for a few minutes is not asked for a new one on every use.
+    fn is_due(&self, row: &ConnectionEnvironmentRecord) -> bool {
+        let Some(expires_at) = row.expires_at else {
             return false;
         };
         let jitter_millis = self.config.refresh_jitter.as_millis() as u64;
@@ -1441,8 +1444,15 @@ impl ConnectionManager {
         } else {
             rand::thread_rng().gen_range(0..jitter_millis)
         };
-        let margin = chrono_duration(self.config.refresh_margin)
+        let mut margin = chrono_duration(self.config.refresh_margin)
             + chrono::TimeDelta::milliseconds(jitter as i64);
+        // Option's order puts None first, so this is the later of the two known times.
+        if let Some(obtained_at) = row.last_refresh_at.max(row.authorized_at) {
+            let half_lifetime = (expires_at - obtained_at) / 2;
+            if half_lifetime > chrono::TimeDelta::zero() && half_lifetime < margin {
+                margin = half_lifetime;
+            }
+        }
         expires_at - margin <= Utc::now()
     }
 
@@ -1472,7 +1482,7 @@ impl ConnectionManager {
         let lock = self.refresh_lock(record.id, environment);
         let _in_process = lock.lock().await;
         let row = self.environment_row(record, environment).await?;
-        if row.credentials_version != seen_version || (!force && !self.is_due(row.expires_at)) {
+        if row.credentials_version != seen_version || (!force && !self.is_due(&row)) {
             self.check_usable(record, &row)?;
             return Ok(row);
         }
@@ -1539,7 +1549,7 @@ impl ConnectionManager {
     ) -> Result<ConnectionEnvironmentRecord, ConnectionError> {
         // Double check: another process may have refreshed between our read and the lease.
         let row = self.environment_row(record, environment).await?;
-        if row.credentials_version != seen_version || (!force && !self.is_due(row.expires_at)) {
+        if row.credentials_version != seen_version || (!force && !self.is_due(&row)) {
             self.check_usable(record, &row)?;
             return Ok(row);
         }

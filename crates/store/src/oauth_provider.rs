@@ -60,7 +60,7 @@ impl ClientType {
 /// A registered client (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OauthClient {
-    /// The `client_id`, `1000.` and 32 upper-case characters like Zoho's.
+    /// The `client_id`, `1000.` and 30 upper-case letters and digits like Zoho's.
     pub id: String,
     pub organization_id: OrganizationId,
     pub name: String,
@@ -157,15 +157,7 @@ impl OauthProvider<'_> {
             }
         }
         let client = OauthClient {
-            id: format!(
-                "{ZOHO_STYLE_PREFIX}{}",
-                random_url_safe(24)
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(30)
-                    .collect::<String>()
-                    .to_ascii_uppercase()
-            ),
+            id: zoho_style_client_id(),
             organization_id,
             name: name.to_owned(),
             client_type,
@@ -573,4 +565,39 @@ where
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// `1000.` and exactly 30 upper-case letters and digits: a fixed length, so tables and clients
+/// that expect Zoho's shape line up (the random source also yields `-` and `_`, which are skipped).
+fn zoho_style_client_id() -> String {
+    const LENGTH: usize = 30;
+    let mut characters = String::with_capacity(LENGTH + 32);
+    while characters.len() < LENGTH {
+        characters.extend(
+            random_url_safe(24)
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|character| character.to_ascii_uppercase()),
+        );
+    }
+    characters.truncate(LENGTH);
+    format!("{ZOHO_STYLE_PREFIX}{characters}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn client_ids_have_zoho_shape_and_a_fixed_length() {
+        for _ in 0..500 {
+            let client_id = super::zoho_style_client_id();
+            assert_eq!(client_id.len(), 35, "{client_id}");
+            assert!(client_id.starts_with("1000."), "{client_id}");
+            assert!(
+                client_id[5..]
+                    .chars()
+                    .all(|character| character.is_ascii_uppercase() || character.is_ascii_digit()),
+                "{client_id}"
+            );
+        }
+    }
 }
