@@ -882,6 +882,18 @@ impl ConnectionManager {
             launched_at: None,
             consumed_at: None,
         };
+        self.record_pending_authorization(&record, pending, &launch_token)
+            .await
+    }
+
+    /// Stores a pending authorization (OAuth 1 or OAuth 2) and returns the launch URL the
+    /// user opens; the callback later finds it by its state.
+    async fn record_pending_authorization(
+        &self,
+        record: &ConnectionRecord,
+        pending: OAuthAuthorizationRecord,
+        launch_token: &str,
+    ) -> Result<PendingAuthorization, ConnectionError> {
         self.store
             .connections()
             .insert_authorization(&pending)
@@ -890,10 +902,10 @@ impl ConnectionManager {
         let base = self.config.public_base_url.as_str().trim_end_matches('/');
         Ok(PendingAuthorization {
             link_name: record.link_name.clone(),
-            environment,
+            environment: pending.environment,
             launch_url: format!("{base}{LAUNCH_PATH_PREFIX}{launch_token}"),
-            callback_url: redirect_uri,
-            expires_at,
+            callback_url: pending.redirect_uri,
+            expires_at: pending.expires_at,
         })
     }
 

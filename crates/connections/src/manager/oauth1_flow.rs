@@ -21,8 +21,8 @@ use trestle_vault::SecretString;
 use url::Url;
 
 use super::{
-    CompletedAuthorization, ConnectionManager, LAUNCH_PATH_PREFIX, PendingAuthorization,
-    ServiceEntry, chrono_duration, services_error, store_error, subtle_compare, vault_error,
+    CompletedAuthorization, ConnectionManager, PendingAuthorization, ServiceEntry, chrono_duration,
+    services_error, store_error, subtle_compare, vault_error,
 };
 use crate::model::{StoredCredentials, list_json, map_json, parse_list, parse_map};
 use crate::secret::Secret;
@@ -134,19 +134,8 @@ impl ConnectionManager {
             launched_at: None,
             consumed_at: None,
         };
-        self.store
-            .connections()
-            .insert_authorization(&pending)
+        self.record_pending_authorization(record, pending, &launch_token)
             .await
-            .map_err(store_error)?;
-        let base = self.config.public_base_url.as_str().trim_end_matches('/');
-        Ok(PendingAuthorization {
-            link_name: record.link_name.clone(),
-            environment,
-            launch_url: format!("{base}{LAUNCH_PATH_PREFIX}{launch_token}"),
-            callback_url: redirect_uri,
-            expires_at,
-        })
     }
 
     /// The callback half: `pending` has passed the state, service, expiry and browser checks.
