@@ -5,7 +5,14 @@
 //! bench_outbound serve [--port 9300]          # the upstream (a tiny axum server)
 //! bench_outbound [--upstream URL] [--candidate-url URL] [--rounds 7] [--requests 2000]
 //!                [--concurrency 8] [--throughput-requests 8000]
+//! bench_outbound profile --upstream URL --candidate direct|engine|engine+connection
+//!                [--requests N]               # one candidate, sequential, one thread
 //! ```
+//! `profile` is for `valgrind --tool=callgrind` or `perf record`: run it with two request
+//! counts and divide the difference in instructions by the difference in requests to get the
+//! client's instructions per request, free of start-up costs and of machine load
+//! (scripts/bench-outbound.sh --instructions does this).
+//!
 //! Without `--upstream` an upstream runs inside this process. Candidates measured against the
 //! direct baseline:
 //! - `engine`: `OutboundEngine::send` without a connection (SSRF guard on, loopback allowed
@@ -34,6 +41,7 @@ const BODY: &str = r#"{"data":[{"id":"4876876000000624001","Last_Name":"Doe","Fi
 struct Options {
     upstream: Option<String>,
     candidate_url: Option<String>,
+    candidate: Option<String>,
     rounds: usize,
     requests: usize,
     concurrency: usize,
@@ -45,6 +53,7 @@ fn parse_options(arguments: &[String]) -> Options {
     let mut options = Options {
         upstream: None,
         candidate_url: None,
+        candidate: None,
         rounds: 7,
         requests: 2000,
         concurrency: 8,
@@ -57,6 +66,7 @@ fn parse_options(arguments: &[String]) -> Options {
         match arguments[index].as_str() {
             "--upstream" => options.upstream = Some(value),
             "--candidate-url" => options.candidate_url = Some(value),
+            "--candidate" => options.candidate = Some(value),
             "--rounds" => options.rounds = value.parse().expect("--rounds N"),
             "--requests" => options.requests = value.parse().expect("--requests N"),
             "--concurrency" => options.concurrency = value.parse().expect("--concurrency N"),
@@ -215,36 +225,46 @@ fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let arguments = std::env::args().skip(1).collect::<Vec<_>>();
-    if arguments.first().map(String::as_str) == Some("serve") {
-        let port = arguments
-            .iter()
-            .position(|argument| argument == "--port")
-            .and_then(|index| arguments.get(index + 1))
-            .map_or(9300, |port| port.parse().expect("--port N"));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        eprintln!("upstream listening on http://127.0.0.1:{port}");
-        serve(listener).await;
-        return;
-    }
-    let options = parse_options(&arguments);
-    let upstream = match &options.upstream {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let address = listener.local_addr().unwrap();
-            tokio::spawn(serve(listener));
-            format!("http://{address}")
+    match arguments.first().map(String::as_str) {
+        Some("serve") => {
+            let port = arguments
+                .iter()
+                .position(|argument| argument == "--port")
+                .and_then(|index| arguments.get(index + 1))
+                .map_or(9300, |port| port.parse().expect("--port N"));
+            multi_thread_runtime().block_on(async {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                eprintln!("upstream listening on http://127.0.0.1:{port}");
+                serve(listener).await;
+            });
         }
-    };
-    let upstream_url = format!("{upstream}/crm/v2/Leads/4876876000000624001");
+        Some("profile") => {
+            // One thread, so instruction counts do not include work-stealing between workers.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(profile(parse_options(&arguments[1..])));
+        }
+        _ => multi_thread_runtime().block_on(benchmark(parse_options(&arguments))),
+    }
+}
 
-    let direct = Candidate::Direct(reqwest::Client::new(), upstream_url.clone());
+fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The baseline and every candidate against `upstream`, named as the report names them.
+fn build_candidates(upstream: &str) -> Vec<(String, Candidate)> {
+    let upstream_url = format!("{upstream}/crm/v2/Leads/4876876000000624001");
     let engine = OutboundEngine::new(OutboundConfig {
         egress: EgressPolicy::from_allow_list(["127.0.0.1/32", "::1/128"]).unwrap(),
         retry: RetryPolicy::disabled(),
@@ -264,20 +284,62 @@ async fn main() {
     let context = Arc::new(
         EgressContext::new().with_routes(
             HostRoutes::new()
-                .with_route("www.zohoapis.com", &upstream)
+                .with_route("www.zohoapis.com", upstream)
                 .unwrap(),
         ),
     );
-    let mut candidates = vec![
-        Candidate::Engine(engine.clone(), upstream_url.clone()),
-        Candidate::EngineWithConnection(
-            engine.clone(),
-            credential,
-            context,
-            "https://www.zohoapis.com/crm/v2/Leads/4876876000000624001".to_owned(),
+    vec![
+        (
+            "direct".to_owned(),
+            Candidate::Direct(reqwest::Client::new(), upstream_url.clone()),
         ),
-    ];
-    let mut candidate_names = vec!["engine".to_owned(), "engine+connection".to_owned()];
+        (
+            "engine".to_owned(),
+            Candidate::Engine(engine.clone(), upstream_url),
+        ),
+        (
+            "engine+connection".to_owned(),
+            Candidate::EngineWithConnection(
+                engine,
+                credential,
+                context,
+                "https://www.zohoapis.com/crm/v2/Leads/4876876000000624001".to_owned(),
+            ),
+        ),
+    ]
+}
+
+async fn profile(options: Options) {
+    let upstream = options
+        .upstream
+        .expect("profile needs --upstream URL (start one with `serve`)");
+    let wanted = options
+        .candidate
+        .expect("profile needs --candidate direct|engine|engine+connection");
+    let (_, candidate) = build_candidates(upstream.trim_end_matches('/'))
+        .into_iter()
+        .find(|(name, _)| *name == wanted)
+        .unwrap_or_else(|| panic!("unknown candidate {wanted}"));
+    for _ in 0..options.requests {
+        candidate.once().await;
+    }
+}
+
+async fn benchmark(options: Options) {
+    let upstream = match &options.upstream {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(serve(listener));
+            format!("http://{address}")
+        }
+    };
+    let upstream_url = format!("{upstream}/crm/v2/Leads/4876876000000624001");
+    let mut named = build_candidates(&upstream);
+    let (_, direct) = named.remove(0);
+    let (mut candidate_names, mut candidates): (Vec<String>, Vec<Candidate>) =
+        named.into_iter().unzip();
     if let Some(url) = &options.candidate_url {
         candidates.push(Candidate::Direct(reqwest::Client::new(), url.clone()));
         candidate_names.push(format!("url {url}"));

@@ -4,6 +4,7 @@
 //! it only receives the header, query and form values to attach plus the host policy of the
 //! connection's service, and refuses before sending when the destination is not allowed.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -65,7 +66,7 @@ impl StaticHostList {
 
 impl HostAllowList for StaticHostList {
     fn allows_host(&self, host: &str) -> bool {
-        let host = normalize_host(host);
+        let host = normalized_host(host);
         self.patterns
             .iter()
             .any(|pattern| host_matches_pattern(&host, pattern))
@@ -106,13 +107,23 @@ impl HostAllowList for trestle_services::HostPolicy {
 
 /// Lowercase, strip one trailing dot and surrounding IPv6 brackets.
 pub fn normalize_host(host: &str) -> String {
+    normalized_host(host).into_owned()
+}
+
+/// [`normalize_host`] without copying a host that is already normal (what the URL parser
+/// produces for most hosts), for per-request paths.
+pub(crate) fn normalized_host(host: &str) -> Cow<'_, str> {
     let trimmed = host.trim();
     let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
     let trimmed = trimmed
         .strip_prefix('[')
         .and_then(|inner| inner.strip_suffix(']'))
         .unwrap_or(trimmed);
-    trimmed.to_ascii_lowercase()
+    if trimmed.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    }
 }
 
 /// Exact match, or `*.suffix` matching on a label boundary (at least one label before the suffix).

@@ -79,8 +79,8 @@ impl EgressPolicy {
 
     /// Refuses host names that name metadata services whatever they resolve to.
     pub fn check_host_name(&self, host: &str) -> Result<(), String> {
-        let host = crate::credential::normalize_host(host);
-        if BLOCKED_HOST_NAMES.contains(&host.as_str()) {
+        let host = crate::credential::normalized_host(host);
+        if BLOCKED_HOST_NAMES.contains(&host.as_ref()) {
             return Err(format!(
                 "{host:?} is a cloud metadata host, which outbound requests may never reach"
             ));

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use url::{Host, Url};
 
-use crate::credential::{CredentialAttachment, normalize_host};
+use crate::credential::{CredentialAttachment, normalized_host};
 use crate::egress::EgressPolicy;
 use crate::error::OutboundError;
 use crate::redact::{Redactor, StreamRedactor};
@@ -128,6 +128,8 @@ struct EngineInner {
     routed_client: reqwest::Client,
     routed_pins: Arc<PinTable>,
     redactors: RedactorCache,
+    /// Shared by every request without a credential.
+    no_redactor: Arc<Redactor>,
 }
 
 /// Redactors by a keyed hash of the credential's secret values: the same credential is sent
@@ -208,6 +210,7 @@ impl OutboundEngine {
                 routed_client,
                 routed_pins,
                 redactors: RedactorCache::new(),
+                no_redactor: Arc::new(Redactor::none()),
             }),
         })
     }
@@ -226,12 +229,11 @@ impl OutboundEngine {
         credential: Option<&CredentialAttachment>,
         context: &EgressContext,
     ) -> Result<OutboundResponse, OutboundError> {
-        let redactor = match credential {
-            Some(credential) => self.inner.redactors.redactor_for(credential),
-            None => Arc::new(Redactor::none()),
-        };
+        let redactor = self.redactor_for(credential);
         let redactor = redactor.as_ref();
-        let started = Instant::now();
+        // The clock is only read for the debug line.
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+        let elapsed_ms = || started.map(|started| started.elapsed().as_millis() as u64);
         let result = self
             .send_following_redirects(&request, credential, context, redactor, false)
             .await
@@ -246,7 +248,7 @@ impl OutboundEngine {
                 attempts = response.attempts,
                 connection = credential.map(|credential| credential.connection.as_str()),
                 environment = context.environment.as_deref(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                elapsed_ms = elapsed_ms(),
                 "outbound request"
             ),
             Err(error) => tracing::debug!(
@@ -255,7 +257,7 @@ impl OutboundEngine {
                 error = %error,
                 connection = credential.map(|credential| credential.connection.as_str()),
                 environment = context.environment.as_deref(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                elapsed_ms = elapsed_ms(),
                 "outbound request failed"
             ),
         }
@@ -272,10 +274,7 @@ impl OutboundEngine {
         credential: Option<&CredentialAttachment>,
         context: &EgressContext,
     ) -> Result<StreamingResponse, OutboundError> {
-        let redactor = match credential {
-            Some(credential) => self.inner.redactors.redactor_for(credential),
-            None => Arc::new(Redactor::none()),
-        };
+        let redactor = self.redactor_for(credential);
         let finished = self
             .send_following_redirects(&request, credential, context, &redactor, true)
             .await
@@ -301,6 +300,7 @@ impl OutboundEngine {
                 redactor,
                 logical_url: open.logical_url,
                 timeout: open.timeout,
+                timer: Box::pin(tokio::time::sleep_until(open.deadline)),
             }),
             None => Box::pin(futures::stream::empty()),
         };
@@ -308,6 +308,14 @@ impl OutboundEngine {
             head: finished.response,
             body,
         })
+    }
+
+    /// The credential's redactor (cached), or the shared empty one.
+    fn redactor_for(&self, credential: Option<&CredentialAttachment>) -> Arc<Redactor> {
+        match credential {
+            Some(credential) => self.inner.redactors.redactor_for(credential),
+            None => self.inner.no_redactor.clone(),
+        }
     }
 
     /// Sends through a connection, retrying once with a fresh credential after a 401.
@@ -350,7 +358,7 @@ impl OutboundEngine {
             let host = url_host(&logical_url);
             if !credential.allowed_hosts.allows_host(&host) {
                 return Err(OutboundError::EgressHostNotAllowed {
-                    host,
+                    host: host.into_owned(),
                     connection: credential.connection.clone(),
                     allowed: credential.allowed_hosts.describe(),
                 });
@@ -362,7 +370,8 @@ impl OutboundEngine {
                 });
             }
         }
-        let first_url = logical_url.clone();
+        // Kept only once a redirect replaces it (for the too-many-redirects error).
+        let mut first_url: Option<Url> = None;
         // Borrowed until a redirect has to change them: most requests never copy their
         // headers or body.
         let timeout = request.timeout.unwrap_or(config.timeout);
@@ -394,12 +403,13 @@ impl OutboundEngine {
             else {
                 let (body, open) = match exchange.body {
                     ExchangeBody::Buffered(body) => (body, None),
-                    ExchangeBody::Open(response) => (
+                    ExchangeBody::Open(response, deadline) => (
                         Bytes::new(),
                         Some(OpenBody {
                             response,
                             logical_url: logical_url.clone(),
                             timeout,
+                            deadline,
                         }),
                     ),
                 };
@@ -407,7 +417,8 @@ impl OutboundEngine {
                     status: exchange.status,
                     headers: exchange.headers,
                     body,
-                    url: logical_url.to_string(),
+                    // The last use of the URL: its text is moved out, not copied.
+                    url: logical_url.into(),
                     redirects,
                     attempts: exchange.attempts,
                     response_format: request.response_format,
@@ -420,9 +431,10 @@ impl OutboundEngine {
             };
 
             redirects += 1;
+            let first = first_url.get_or_insert_with(|| logical_url.clone());
             if redirects > config.max_redirects {
                 return Err(OutboundError::TooManyRedirects {
-                    url: redactor.redact(first_url.as_str()),
+                    url: redactor.redact(first.as_str()),
                     limit: config.max_redirects,
                 });
             }
@@ -457,13 +469,13 @@ impl OutboundEngine {
                     if redactor.contains_secret(next_url.as_str()) {
                         return Err(OutboundError::RedirectCarriesCredential {
                             url: redactor.redact(logical_url.as_str()),
-                            host: next_host,
+                            host: next_host.into_owned(),
                             connection: current.connection.clone(),
                         });
                     }
                     tracing::debug!(
                         connection = current.connection.as_str(),
-                        host = next_host.as_str(),
+                        host = next_host.as_ref(),
                         "redirect leaves the connection's hosts: credential stripped"
                     );
                     active_credential = None;
@@ -575,27 +587,28 @@ impl OutboundEngine {
             Some(routed_url) => (routed_url, true),
             None => (logical.clone(), false),
         };
-        let display_host = url_host(logical);
+        // Only built for an error: the success path formats no host.
+        let display_host = || url_host(logical).into_owned();
         match url.host() {
             Some(Host::Ipv4(address)) => {
                 if !routed {
-                    self.check_address(&display_host, IpAddr::V4(address))?;
+                    self.check_address(IpAddr::V4(address), display_host)?;
                 }
             }
             Some(Host::Ipv6(address)) => {
                 if !routed {
-                    self.check_address(&display_host, IpAddr::V6(address))?;
+                    self.check_address(IpAddr::V6(address), display_host)?;
                 }
             }
             Some(Host::Domain(domain)) => {
-                let domain = normalize_host(domain);
+                let domain = normalized_host(domain);
                 if !routed {
                     inner
                         .config
                         .egress
                         .check_host_name(&domain)
                         .map_err(|reason| OutboundError::EgressHostBlocked {
-                            host: display_host.clone(),
+                            host: display_host(),
                             reason,
                         })?;
                 }
@@ -604,8 +617,18 @@ impl OutboundEngine {
                 } else {
                     &inner.guarded_pins
                 };
-                let addresses = match pins.fresh(&domain, inner.config.dns_cache_ttl) {
-                    Some(addresses) => addresses,
+                // Pinned answers were checked when pinned; checking again costs little and
+                // keeps a policy change effective at once.
+                let check_all = |addresses: &[IpAddr]| {
+                    if routed {
+                        return Ok(());
+                    }
+                    addresses.iter().try_for_each(|address| {
+                        self.check_address(*address, || domain.clone().into_owned())
+                    })
+                };
+                match pins.with_fresh(&domain, inner.config.dns_cache_ttl, check_all) {
+                    Some(checked) => checked?,
                     None => {
                         let addresses =
                             inner
@@ -614,29 +637,17 @@ impl OutboundEngine {
                                 .lookup(&domain)
                                 .await
                                 .map_err(|reason| OutboundError::DnsResolutionFailed {
-                                    host: domain.clone(),
+                                    host: domain.clone().into_owned(),
                                     reason,
                                 })?;
                         if addresses.is_empty() {
                             return Err(OutboundError::DnsResolutionFailed {
-                                host: domain.clone(),
+                                host: domain.into_owned(),
                                 reason: "the name has no addresses".to_owned(),
                             });
                         }
-                        if !routed {
-                            for address in &addresses {
-                                self.check_address(&domain, *address)?;
-                            }
-                        }
-                        pins.pin(&domain, addresses.clone(), inner.config.dns_cache_ttl);
-                        addresses
-                    }
-                };
-                if !routed {
-                    // Pinned answers were checked when pinned; checking again costs nothing
-                    // and keeps a policy change effective at once.
-                    for address in &addresses {
-                        self.check_address(&domain, *address)?;
+                        check_all(&addresses)?;
+                        pins.pin(&domain, addresses, inner.config.dns_cache_ttl);
                     }
                 }
             }
@@ -658,13 +669,18 @@ impl OutboundEngine {
         Ok(Target { url, routed })
     }
 
-    fn check_address(&self, host: &str, address: IpAddr) -> Result<(), OutboundError> {
+    /// `host` names the destination in the error; it is only built when the check fails.
+    fn check_address(
+        &self,
+        address: IpAddr,
+        host: impl FnOnce() -> String,
+    ) -> Result<(), OutboundError> {
         self.inner
             .config
             .egress
             .check_address(address)
             .map_err(|range| OutboundError::EgressAddressBlocked {
-                host: host.to_owned(),
+                host: host(),
                 address: address.to_string(),
                 range: range.to_owned(),
             })
@@ -684,16 +700,25 @@ impl OutboundEngine {
         };
         // Only built when something fails: the success path does no redaction work.
         let display_url = || redactor.redact(hop.logical_url.as_str());
+        let timed_out = || OutboundError::Timeout {
+            url: display_url(),
+            seconds: hop.timeout.as_secs().max(1),
+        };
+        // One timer for the whole exchange, from sending until the body is read. reqwest's own
+        // per-request timeout would box a timer, store it in the request's extensions and wrap
+        // the body in another layer; this costs one timer entry and nothing per chunk.
+        let deadline = tokio::time::Instant::now() + hop.timeout;
+        let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
         let headers = build_headers(hop, redactor)?;
         let mut builder = client
             .request(hop.method.to_http(), target.url.clone())
-            .timeout(hop.timeout)
             .headers(headers);
         builder = attach_body(builder, hop)?;
-        let mut response = builder
-            .send()
+        let sent = before_deadline(builder.send(), timer.as_mut())
             .await
-            .map_err(|error| transport_error(error, hop.logical_url, hop.timeout, redactor))?;
+            .ok_or_else(timed_out)?;
+        let mut response =
+            sent.map_err(|error| transport_error(error, hop.logical_url, hop.timeout, redactor))?;
 
         let limit = inner.config.max_response_bytes;
         // A HEAD response announces the GET body's length without sending it.
@@ -708,31 +733,23 @@ impl OutboundEngine {
             });
         }
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect::<Vec<_>>();
+        let headers = copy_headers(response.headers());
         if hop.stream_body {
             return Ok(Exchange {
                 status,
                 headers,
-                body: ExchangeBody::Open(response),
+                body: ExchangeBody::Open(response, deadline),
                 attempts: 1,
             });
         }
         // Most bodies arrive in one chunk: keep it as is instead of copying.
-        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut first: Option<Bytes> = None;
+        let mut more: Vec<Bytes> = Vec::new();
         let mut received: u64 = 0;
         loop {
-            let chunk = response
-                .chunk()
+            let chunk = before_deadline(response.chunk(), timer.as_mut())
                 .await
+                .ok_or_else(timed_out)?
                 .map_err(|error| transport_error(error, hop.logical_url, hop.timeout, redactor))?;
             let Some(chunk) = chunk else { break };
             received += chunk.len() as u64;
@@ -742,14 +759,19 @@ impl OutboundEngine {
                     limit_bytes: limit,
                 });
             }
-            chunks.push(chunk);
+            if first.is_none() {
+                first = Some(chunk);
+            } else {
+                more.push(chunk);
+            }
         }
-        let body = match chunks.len() {
-            0 => Bytes::new(),
-            1 => chunks.pop().unwrap_or_default(),
-            _ => {
+        let body = match (first, more.is_empty()) {
+            (None, _) => Bytes::new(),
+            (Some(only), true) => only,
+            (Some(first), false) => {
                 let mut joined = BytesMut::with_capacity(received as usize);
-                for chunk in &chunks {
+                joined.extend_from_slice(&first);
+                for chunk in &more {
                     joined.extend_from_slice(chunk);
                 }
                 joined.freeze()
@@ -762,6 +784,36 @@ impl OutboundEngine {
             attempts: 1,
         })
     }
+}
+
+/// Runs `work` unless `timer` fires first (`None`). `work` is polled first, so a result that is
+/// ready never loses to the timer, and the timer is only registered once `work` has to wait.
+async fn before_deadline<F: std::future::Future>(
+    work: F,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(move |context| {
+        if let std::task::Poll::Ready(output) = work.as_mut().poll(context) {
+            return std::task::Poll::Ready(Some(output));
+        }
+        timer.as_mut().poll(context).map(|()| None)
+    })
+    .await
+}
+
+/// Response headers as the script sees them. Values are nearly always ASCII: checked once and
+/// copied, the lossy conversion only for the rare value that is not UTF-8.
+fn copy_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut copied = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let text = match std::str::from_utf8(value.as_bytes()) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        };
+        copied.push((name.as_str().to_owned(), text));
+    }
+    copied
 }
 
 struct HopPlan<'a> {
@@ -790,8 +842,8 @@ struct Exchange {
 
 enum ExchangeBody {
     Buffered(Bytes),
-    /// Headers received, body not read yet.
-    Open(reqwest::Response),
+    /// Headers received, body not read yet; reading it must end by the deadline.
+    Open(reqwest::Response, tokio::time::Instant),
 }
 
 /// The final hop: the response (body empty when streaming) and the unread body.
@@ -804,6 +856,7 @@ struct OpenBody {
     response: reqwest::Response,
     logical_url: Url,
     timeout: Duration,
+    deadline: tokio::time::Instant,
 }
 
 /// A response whose body arrives as a stream of chunks.
@@ -837,13 +890,23 @@ struct BodyReader {
     redactor: Arc<Redactor>,
     logical_url: Url,
     timeout: Duration,
+    /// The exchange's deadline, carried over from reading the head.
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 fn body_stream(reader: BodyReader) -> ResponseBodyStream {
     Box::pin(futures::stream::unfold(reader, |mut reader| async move {
         loop {
             let response = reader.response.as_mut()?;
-            match response.chunk().await {
+            let Some(next) = before_deadline(response.chunk(), reader.timer.as_mut()).await else {
+                reader.response = None;
+                let error = OutboundError::Timeout {
+                    url: reader.redactor.redact(reader.logical_url.as_str()),
+                    seconds: reader.timeout.as_secs().max(1),
+                };
+                return Some((Err(error), reader));
+            };
+            match next {
                 Ok(Some(chunk)) => {
                     reader.received += chunk.len() as u64;
                     if reader.received > reader.limit {
@@ -944,12 +1007,12 @@ fn parse_request_url(text: &str, redactor: &Redactor) -> Result<Url, OutboundErr
 }
 
 /// The URL's host as policies see it: lowercase, no brackets, no trailing dot.
-fn url_host(url: &Url) -> String {
+fn url_host(url: &Url) -> Cow<'_, str> {
     match url.host() {
-        Some(Host::Domain(domain)) => normalize_host(domain),
-        Some(Host::Ipv4(address)) => address.to_string(),
-        Some(Host::Ipv6(address)) => address.to_string(),
-        None => String::new(),
+        Some(Host::Domain(domain)) => normalized_host(domain),
+        Some(Host::Ipv4(address)) => Cow::Owned(address.to_string()),
+        Some(Host::Ipv6(address)) => Cow::Owned(address.to_string()),
+        None => Cow::Borrowed(""),
     }
 }
 
@@ -1209,7 +1272,7 @@ fn transport_error(
     let reason = redactor.redact(&error_chain(&error.without_url()));
     if is_connect {
         return OutboundError::ConnectionFailed {
-            host: url_host(logical_url),
+            host: url_host(logical_url).into_owned(),
             reason,
         };
     }

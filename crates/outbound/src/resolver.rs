@@ -83,11 +83,17 @@ struct PinnedAnswer {
 const PIN_TABLE_PRUNE_THRESHOLD: usize = 4096;
 
 impl PinTable {
-    /// The pinned answer for `host` when younger than `max_age`.
-    pub(crate) fn fresh(&self, host: &str, max_age: Duration) -> Option<Vec<IpAddr>> {
+    /// `check` applied to the pinned answer for `host` when younger than `max_age` (under the
+    /// lock, so the answer is not copied on every request).
+    pub(crate) fn with_fresh<R>(
+        &self,
+        host: &str,
+        max_age: Duration,
+        check: impl FnOnce(&[IpAddr]) -> R,
+    ) -> Option<R> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(host)?;
-        (entry.pinned_at.elapsed() < max_age).then(|| entry.addresses.clone())
+        (entry.pinned_at.elapsed() < max_age).then(|| check(&entry.addresses))
     }
 
     pub(crate) fn pin(&self, host: &str, addresses: Vec<IpAddr>, max_age: Duration) {

@@ -9,7 +9,7 @@
 
 use url::Url;
 
-use crate::credential::normalize_host;
+use crate::credential::{normalize_host, normalized_host};
 use crate::error::OutboundError;
 
 /// One route: every request to `host` (any scheme, any port) goes to `target` instead,
@@ -80,7 +80,10 @@ impl HostRoutes {
     }
 
     pub fn route_for(&self, host: &str) -> Option<&HostRoute> {
-        let host = normalize_host(host);
+        if self.routes.is_empty() {
+            return None;
+        }
+        let host = normalized_host(host);
         self.routes.iter().find(|route| route.host == host)
     }
 

@@ -235,6 +235,56 @@ async fn slow_responses_time_out_with_a_clear_error() {
 }
 
 #[tokio::test]
+async fn a_body_that_stalls_after_the_head_times_out_buffered_and_streamed() {
+    let Some(base) =
+        httpbin_url("a_body_that_stalls_after_the_head_times_out_buffered_and_streamed")
+    else {
+        return;
+    };
+    let engine = common::engine(OutboundConfig {
+        timeout: Duration::from_secs(1),
+        ..loopback_config()
+    });
+    // drip sends the head at once, then one byte a second: the deadline covers the body too.
+    let drip = format!("{base}/drip?duration=4&numbytes=4&delay=0&code=200");
+    let started = Instant::now();
+    let error = engine
+        .send(OutboundRequest::get(&drip), None, &EgressContext::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "TIMEOUT", "{error}");
+    assert!(error.to_string().contains("timed out after 1 s"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let started = Instant::now();
+    let streaming = engine
+        .send_streaming(OutboundRequest::get(&drip), None, &EgressContext::new())
+        .await
+        .unwrap();
+    assert_eq!(streaming.head.status, 200);
+    let mut body = streaming.body;
+    let mut received = 0;
+    let mut ending = None;
+    while let Some(item) = futures::StreamExt::next(&mut body).await {
+        match item {
+            Ok(chunk) => received += chunk.len(),
+            Err(error) => {
+                ending = Some(error);
+                break;
+            }
+        }
+    }
+    let error = ending.expect("the stream ends with the timeout");
+    assert_eq!(error.code(), "TIMEOUT", "{error}");
+    assert!(
+        received < 4,
+        "received {received} bytes before the deadline"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(futures::StreamExt::next(&mut body).await.is_none());
+}
+
+#[tokio::test]
 async fn responses_over_the_size_cap_are_refused() {
     let Some(base) = httpbin_url("responses_over_the_size_cap_are_refused") else {
         return;
