@@ -45,6 +45,46 @@ async fn fixture(store: &Store) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Writes `writes` to Contacts in `scope` as the fixture's user, triggering no workflow.
+    async fn write_contacts(
+        &self,
+        store: &Store,
+        scope: CrmScope,
+        writes: Vec<BatchWrite>,
+    ) -> Vec<WriteOutcome> {
+        store
+            .crm()
+            .write_batch(scope, "Contacts", writes, self.actor, &Value::Null)
+            .await
+            .unwrap()
+    }
+
+    /// Inserts one Contact (Last_Name "Doe") and checks that it was inserted.
+    async fn insert_contact(
+        &self,
+        store: &Store,
+        scope: CrmScope,
+        id: &str,
+        email: &str,
+    ) -> trestle_store::crm::StoredRecord {
+        let outcomes = self
+            .write_contacts(store, scope, vec![contact(id, email)])
+            .await;
+        inserted(&outcomes[0]).clone()
+    }
+}
+
+/// A change to a Contact whose Email is unique, with no lookups and the default owner.
+fn contact_change(value: Value) -> RecordChange {
+    RecordChange {
+        fields: fields(value),
+        unique_fields: vec!["Email".into()],
+        lookups: vec![],
+        owner_id: None,
+    }
+}
+
 fn fields(value: Value) -> Map<String, Value> {
     value.as_object().unwrap().clone()
 }
@@ -52,12 +92,7 @@ fn fields(value: Value) -> Map<String, Value> {
 fn contact(id: &str, email: &str) -> BatchWrite {
     BatchWrite::Insert {
         new_id: id.to_owned(),
-        change: RecordChange {
-            fields: fields(json!({"Last_Name": "Doe", "Email": email})),
-            unique_fields: vec!["Email".into()],
-            lookups: vec![],
-            owner_id: None,
-        },
+        change: contact_change(json!({"Last_Name": "Doe", "Email": email})),
     }
 }
 
@@ -135,20 +170,17 @@ storage_test!(
                 owner_id: None,
             },
         };
-        let outcomes = crm
-            .write_batch(
+        let outcomes = fixture
+            .write_contacts(
+                &store,
                 fixture.scope,
-                "Contacts",
                 vec![
                     contact("1000000000000000001", "a@b.c"),
                     contact("1000000000000000002", " A@B.C "),
                     with_bad_lookup,
                 ],
-                fixture.actor,
-                &Value::Null,
             )
-            .await
-            .unwrap();
+            .await;
         inserted(&outcomes[0]);
         assert_eq!(
             outcomes[1],
@@ -166,17 +198,14 @@ storage_test!(
         );
         assert_eq!(crm.count(fixture.scope, "Contacts").await.unwrap(), 1);
         // The unique value belongs to the environment: the sandbox may reuse it.
-        let sandbox = crm
-            .write_batch(
+        fixture
+            .insert_contact(
+                &store,
                 fixture.other_environment,
-                "Contacts",
-                vec![contact("1000000000000000004", "a@b.c")],
-                fixture.actor,
-                &Value::Null,
+                "1000000000000000004",
+                "a@b.c",
             )
-            .await
-            .unwrap();
-        inserted(&sandbox[0]);
+            .await;
     }
 );
 
@@ -185,26 +214,19 @@ storage_test!(
     |store| async move {
         let fixture = fixture(&store).await;
         let crm = store.crm();
-        crm.write_batch(
-            fixture.scope,
-            "Contacts",
-            vec![
-                contact("1000000000000000001", "a@b.c"),
-                contact("1000000000000000002", "x@y.z"),
-            ],
-            fixture.actor,
-            &Value::Null,
-        )
-        .await
-        .unwrap();
+        fixture
+            .write_contacts(
+                &store,
+                fixture.scope,
+                vec![
+                    contact("1000000000000000001", "a@b.c"),
+                    contact("1000000000000000002", "x@y.z"),
+                ],
+            )
+            .await;
         let update = |id: &str, value: Value| BatchWrite::Update {
             id: id.into(),
-            change: RecordChange {
-                fields: fields(value),
-                unique_fields: vec!["Email".into()],
-                lookups: vec![],
-                owner_id: None,
-            },
+            change: contact_change(value),
         };
         let outcomes = crm
             .write_batch(
@@ -245,17 +267,9 @@ storage_test!(
             }
         );
         // The old value is free again.
-        let again = crm
-            .write_batch(
-                fixture.scope,
-                "Contacts",
-                vec![contact("1000000000000000003", "a@b.c")],
-                fixture.actor,
-                &Value::Null,
-            )
-            .await
-            .unwrap();
-        inserted(&again[0]);
+        fixture
+            .insert_contact(&store, fixture.scope, "1000000000000000003", "a@b.c")
+            .await;
         let events = crm.events_after(0, 100).await.unwrap();
         let operations: Vec<(&str, &str, Vec<String>)> = events
             .iter()
@@ -305,30 +319,18 @@ storage_test!(
     upsert_updates_by_unique_field_or_inserts,
     |store| async move {
         let fixture = fixture(&store).await;
-        let crm = store.crm();
-        crm.write_batch(
-            fixture.scope,
-            "Contacts",
-            vec![contact("1000000000000000001", "a@b.c")],
-            fixture.actor,
-            &Value::Null,
-        )
-        .await
-        .unwrap();
+        fixture
+            .insert_contact(&store, fixture.scope, "1000000000000000001", "a@b.c")
+            .await;
         let upsert = |id: &str, value: Value| BatchWrite::Upsert {
             new_id: id.into(),
             match_fields: vec!["Email".into()],
-            change: RecordChange {
-                fields: fields(value),
-                unique_fields: vec!["Email".into()],
-                lookups: vec![],
-                owner_id: None,
-            },
+            change: contact_change(value),
         };
-        let outcomes = crm
-            .write_batch(
+        let outcomes = fixture
+            .write_contacts(
+                &store,
                 fixture.scope,
-                "Contacts",
                 vec![
                     upsert(
                         "1000000000000000002",
@@ -339,11 +341,8 @@ storage_test!(
                         json!({"Email": "fresh@b.c", "Last_Name": "New"}),
                     ),
                 ],
-                fixture.actor,
-                &Value::Null,
             )
-            .await
-            .unwrap();
+            .await;
         let WriteOutcome::Updated {
             record,
             matched_field,
@@ -362,15 +361,9 @@ storage_test!(
     |store| async move {
         let fixture = fixture(&store).await;
         let crm = store.crm();
-        crm.write_batch(
-            fixture.scope,
-            "Contacts",
-            vec![contact("1000000000000000001", "a@b.c")],
-            fixture.actor,
-            &Value::Null,
-        )
-        .await
-        .unwrap();
+        fixture
+            .insert_contact(&store, fixture.scope, "1000000000000000001", "a@b.c")
+            .await;
         let deleted = crm
             .delete(
                 fixture.other_environment,
@@ -405,17 +398,9 @@ storage_test!(
             ("delete", "1000000000000000001")
         );
         // Its unique value was released with it.
-        let again = crm
-            .write_batch(
-                fixture.scope,
-                "Contacts",
-                vec![contact("1000000000000000005", "a@b.c")],
-                fixture.actor,
-                &Value::Null,
-            )
-            .await
-            .unwrap();
-        inserted(&again[0]);
+        fixture
+            .insert_contact(&store, fixture.scope, "1000000000000000005", "a@b.c")
+            .await;
     }
 );
 
@@ -430,15 +415,7 @@ storage_test!(keyset_pages_cover_every_record_once, |store| async move {
             )
         })
         .collect();
-    crm.write_batch(
-        fixture.scope,
-        "Contacts",
-        writes,
-        fixture.actor,
-        &Value::Null,
-    )
-    .await
-    .unwrap();
+    fixture.write_contacts(&store, fixture.scope, writes).await;
     for (sort, descending) in [
         (RecordSort::Id, false),
         (RecordSort::Id, true),

@@ -11,13 +11,14 @@ mod support;
 
 use std::collections::HashSet;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use support::{database_test, storage_test};
 use trestle_store::password::{hash_password, verify_password};
 use trestle_store::{
-    Actor, ApiTokenId, Backend, EnvironmentKind, NewAuditEntry, NewUser, OrganizationId,
-    PasswordHash, Role, SessionId, Store, StoreError, User, UserId,
+    Actor, ApiTokenId, Backend, CreatedOrganization, EnvironmentKind, NewAuditEntry,
+    NewConsoleSession, NewUser, Organization, OrganizationId, PasswordHash, Role, SessionId, Store,
+    StoreError, User, UserId, WriteTransaction,
 };
 
 // Hashing is slow on purpose; one hash serves every user the suite creates.
@@ -41,6 +42,82 @@ async fn create_user(store: &Store, email: &str) -> User {
 
 fn code<T: std::fmt::Debug>(result: Result<T, StoreError>) -> &'static str {
     result.unwrap_err().code()
+}
+
+async fn create_organization(store: &Store, name: &str) -> Organization {
+    store
+        .organizations()
+        .create(name)
+        .await
+        .unwrap()
+        .organization
+}
+
+async fn add_member(store: &Store, organization_id: OrganizationId, user_id: UserId, role: Role) {
+    store
+        .memberships()
+        .add(organization_id, user_id, role)
+        .await
+        .unwrap();
+}
+
+async fn create_session(
+    store: &Store,
+    user_id: UserId,
+    expires_at: DateTime<Utc>,
+) -> NewConsoleSession {
+    store.sessions().create(user_id, expires_at).await.unwrap()
+}
+
+async fn session_is_valid(store: &Store, token: &str, now: DateTime<Utc>) -> bool {
+    store
+        .sessions()
+        .authenticate(token, now)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+async fn api_token_is_valid(store: &Store, token: &str, now: DateTime<Utc>) -> bool {
+    store
+        .api_tokens()
+        .authenticate(token, now)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// The first steps of first-run setup inside `transaction`: the "Default" organization and
+/// `new_user` as its admin.
+async fn create_organization_with_admin_in(
+    store: &Store,
+    transaction: &mut WriteTransaction,
+    new_user: &NewUser<'_>,
+) -> (CreatedOrganization, User) {
+    let created = store
+        .organizations()
+        .create_in(transaction, "Default")
+        .await
+        .unwrap();
+    let user = store
+        .users()
+        .create_in(transaction, new_user)
+        .await
+        .unwrap();
+    store
+        .memberships()
+        .add_in(transaction, created.organization.id, user.id, Role::Admin)
+        .await
+        .unwrap();
+    (created, user)
+}
+
+fn unknown_user_id() -> UserId {
+    UserId::from_uuid(uuid::Uuid::now_v7())
+}
+
+fn unknown_organization_id() -> OrganizationId {
+    OrganizationId::from_uuid(uuid::Uuid::now_v7())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,18 +297,8 @@ storage_test!(
 storage_test!(
     organizations_are_listed_renamed_and_validated,
     |store| async move {
-        let first = store
-            .organizations()
-            .create("First")
-            .await
-            .unwrap()
-            .organization;
-        let second = store
-            .organizations()
-            .create("Second")
-            .await
-            .unwrap()
-            .organization;
+        let first = create_organization(&store, "First").await;
+        let second = create_organization(&store, "Second").await;
         let all = store.organizations().list_all().await.unwrap();
         assert_eq!(all, vec![first.clone(), second.clone()]);
 
@@ -260,7 +327,7 @@ storage_test!(
             code(store.organizations().rename(first.id, "").await),
             "INVALID_INPUT"
         );
-        let unknown = OrganizationId::from_uuid(uuid::Uuid::now_v7());
+        let unknown = unknown_organization_id();
         assert_eq!(code(store.organizations().get(unknown).await), "NOT_FOUND");
         assert_eq!(
             code(store.organizations().rename(unknown, "x").await),
@@ -401,7 +468,7 @@ storage_test!(users_are_created_found_and_updated, |store| async move {
         vec![user.id, second.id]
     );
 
-    let unknown = UserId::from_uuid(uuid::Uuid::now_v7());
+    let unknown = unknown_user_id();
     assert_eq!(code(store.users().get(unknown).await), "NOT_FOUND");
     assert_eq!(code(store.users().credentials(unknown).await), "NOT_FOUND");
     assert_eq!(
@@ -451,12 +518,7 @@ storage_test!(emails_are_unique_whatever_their_case, |store| async move {
 storage_test!(
     creating_a_user_in_an_organization_is_atomic,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let new_user = NewUser {
             email: "ada@example.com",
             display_name: "Ada",
@@ -481,7 +543,7 @@ storage_test!(
         );
 
         // An unknown organization rolls the user back too.
-        let unknown = OrganizationId::from_uuid(uuid::Uuid::now_v7());
+        let unknown = unknown_organization_id();
         let orphan = NewUser {
             email: "orphan@example.com",
             ..new_user.clone()
@@ -511,18 +573,8 @@ storage_test!(
 // ---------------------------------------------------------------------------------------
 
 storage_test!(memberships_add_change_list_and_remove, |store| async move {
-    let acme = store
-        .organizations()
-        .create("Acme")
-        .await
-        .unwrap()
-        .organization;
-    let globex = store
-        .organizations()
-        .create("Globex")
-        .await
-        .unwrap()
-        .organization;
+    let acme = create_organization(&store, "Acme").await;
+    let globex = create_organization(&store, "Globex").await;
     let ada = create_user(&store, "ada@example.com").await;
     let grace = create_user(&store, "grace@example.com").await;
 
@@ -539,16 +591,8 @@ storage_test!(memberships_add_change_list_and_remove, |store| async move {
         ),
         (acme.id, ada.id, Role::Admin)
     );
-    store
-        .memberships()
-        .add(acme.id, grace.id, Role::User)
-        .await
-        .unwrap();
-    store
-        .memberships()
-        .add(globex.id, ada.id, Role::Developer)
-        .await
-        .unwrap();
+    add_member(&store, acme.id, grace.id, Role::User).await;
+    add_member(&store, globex.id, ada.id, Role::Developer).await;
 
     assert_eq!(
         store.memberships().get(acme.id, ada.id).await.unwrap(),
@@ -620,24 +664,15 @@ storage_test!(memberships_add_change_list_and_remove, |store| async move {
 storage_test!(
     membership_conflicts_and_missing_references,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let ada = create_user(&store, "ada@example.com").await;
-        store
-            .memberships()
-            .add(acme.id, ada.id, Role::Admin)
-            .await
-            .unwrap();
+        add_member(&store, acme.id, ada.id, Role::Admin).await;
         assert_eq!(
             code(store.memberships().add(acme.id, ada.id, Role::User).await),
             "ALREADY_EXISTS"
         );
-        let unknown_user = UserId::from_uuid(uuid::Uuid::now_v7());
-        let unknown_organization = OrganizationId::from_uuid(uuid::Uuid::now_v7());
+        let unknown_user = unknown_user_id();
+        let unknown_organization = unknown_organization_id();
         assert_eq!(
             code(
                 store
@@ -662,24 +697,11 @@ storage_test!(
 storage_test!(
     the_last_admin_cannot_be_demoted_or_removed,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let ada = create_user(&store, "ada@example.com").await;
         let grace = create_user(&store, "grace@example.com").await;
-        store
-            .memberships()
-            .add(acme.id, ada.id, Role::Admin)
-            .await
-            .unwrap();
-        store
-            .memberships()
-            .add(acme.id, grace.id, Role::Developer)
-            .await
-            .unwrap();
+        add_member(&store, acme.id, ada.id, Role::Admin).await;
+        add_member(&store, acme.id, grace.id, Role::Developer).await;
 
         assert_eq!(
             code(
@@ -727,11 +749,7 @@ storage_test!(
     |store| async move {
         let ada = create_user(&store, "ada@example.com").await;
         let now = Utc::now();
-        let created = store
-            .sessions()
-            .create(ada.id, now + TimeDelta::hours(8))
-            .await
-            .unwrap();
+        let created = create_session(&store, ada.id, now + TimeDelta::hours(8)).await;
         let token = created.token.expose().to_owned();
         assert_eq!(token.len(), 43);
         assert_eq!(format!("{:?}", created.token), "SecretToken([redacted])");
@@ -752,51 +770,16 @@ storage_test!(
         assert!(!authenticated.session.csrf_token_matches("forged"));
         assert!(!authenticated.session.csrf_token_matches(""));
 
-        assert!(
-            store
-                .sessions()
-                .authenticate("wrong-token", now)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .sessions()
-                .authenticate("", now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!session_is_valid(&store, "wrong-token", now).await);
+        assert!(!session_is_valid(&store, "", now).await);
         // Expired at (and after) expires_at.
         let expiry = created.session.expires_at;
-        assert!(
-            store
-                .sessions()
-                .authenticate(&token, expiry)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .sessions()
-                .authenticate(&token, expiry - TimeDelta::seconds(1))
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(!session_is_valid(&store, &token, expiry).await);
+        assert!(session_is_valid(&store, &token, expiry - TimeDelta::seconds(1)).await);
 
         assert!(store.sessions().revoke(&token).await.unwrap());
         assert!(!store.sessions().revoke(&token).await.unwrap());
-        assert!(
-            store
-                .sessions()
-                .authenticate(&token, now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!session_is_valid(&store, &token, now).await);
 
         assert_eq!(
             code(
@@ -807,7 +790,7 @@ storage_test!(
             ),
             "INVALID_INPUT"
         );
-        let unknown = UserId::from_uuid(uuid::Uuid::now_v7());
+        let unknown = unknown_user_id();
         assert_eq!(
             code(
                 store
@@ -825,29 +808,11 @@ storage_test!(
     |store| async move {
         let ada = create_user(&store, "ada@example.com").await;
         let now = Utc::now();
-        let created = store
-            .sessions()
-            .create(ada.id, now + TimeDelta::hours(1))
-            .await
-            .unwrap();
+        let created = create_session(&store, ada.id, now + TimeDelta::hours(1)).await;
         store.users().set_disabled(ada.id, true).await.unwrap();
-        assert!(
-            store
-                .sessions()
-                .authenticate(created.token.expose(), now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!session_is_valid(&store, created.token.expose(), now).await);
         store.users().set_disabled(ada.id, false).await.unwrap();
-        assert!(
-            store
-                .sessions()
-                .authenticate(created.token.expose(), now)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(session_is_valid(&store, created.token.expose(), now).await);
     }
 );
 
@@ -855,11 +820,7 @@ storage_test!(
     last_seen_is_written_at_most_once_a_minute,
     |store| async move {
         let ada = create_user(&store, "ada@example.com").await;
-        let created = store
-            .sessions()
-            .create(ada.id, Utc::now() + TimeDelta::hours(2))
-            .await
-            .unwrap();
+        let created = create_session(&store, ada.id, Utc::now() + TimeDelta::hours(2)).await;
         let start = created.session.last_seen_at;
         let token = created.token.expose();
 
@@ -892,21 +853,9 @@ storage_test!(
         let ada = create_user(&store, "ada@example.com").await;
         let grace = create_user(&store, "grace@example.com").await;
         let now = Utc::now();
-        let first = store
-            .sessions()
-            .create(ada.id, now + TimeDelta::hours(1))
-            .await
-            .unwrap();
-        let second = store
-            .sessions()
-            .create(ada.id, now + TimeDelta::hours(1))
-            .await
-            .unwrap();
-        let graces = store
-            .sessions()
-            .create(grace.id, now + TimeDelta::hours(1))
-            .await
-            .unwrap();
+        let first = create_session(&store, ada.id, now + TimeDelta::hours(1)).await;
+        let second = create_session(&store, ada.id, now + TimeDelta::hours(1)).await;
+        let graces = create_session(&store, grace.id, now + TimeDelta::hours(1)).await;
         assert_ne!(first.session.csrf_token, second.session.csrf_token);
 
         let listed = store.sessions().list_for_user(ada.id).await.unwrap();
@@ -939,59 +888,23 @@ storage_test!(
             .revoke_by_id(ada.id, first.session.id)
             .await
             .unwrap();
-        assert!(
-            store
-                .sessions()
-                .authenticate(first.token.expose(), now)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .sessions()
-                .authenticate(second.token.expose(), now)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(!session_is_valid(&store, first.token.expose(), now).await);
+        assert!(session_is_valid(&store, second.token.expose(), now).await);
 
         assert_eq!(
             store.sessions().revoke_all_for_user(ada.id).await.unwrap(),
             1
         );
-        assert!(
-            store
-                .sessions()
-                .authenticate(second.token.expose(), now)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .sessions()
-                .authenticate(graces.token.expose(), now)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(!session_is_valid(&store, second.token.expose(), now).await);
+        assert!(session_is_valid(&store, graces.token.expose(), now).await);
     }
 );
 
 storage_test!(expired_sessions_are_deleted, |store| async move {
     let ada = create_user(&store, "ada@example.com").await;
     let now = Utc::now();
-    let short = store
-        .sessions()
-        .create(ada.id, now + TimeDelta::minutes(5))
-        .await
-        .unwrap();
-    let long = store
-        .sessions()
-        .create(ada.id, now + TimeDelta::hours(5))
-        .await
-        .unwrap();
+    let short = create_session(&store, ada.id, now + TimeDelta::minutes(5)).await;
+    let long = create_session(&store, ada.id, now + TimeDelta::hours(5)).await;
     assert_eq!(
         store
             .sessions()
@@ -1018,12 +931,7 @@ storage_test!(expired_sessions_are_deleted, |store| async move {
 storage_test!(
     api_tokens_are_shown_once_and_authenticate_in_their_organization,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let ada = create_user(&store, "ada@example.com").await;
         let issued = store
             .api_tokens()
@@ -1106,40 +1014,21 @@ storage_test!(
             .await
             .unwrap();
         let revoked_at = revoked.revoked_at.unwrap();
-        assert!(
-            store
-                .api_tokens()
-                .authenticate(&token, now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!api_token_is_valid(&store, &token, now).await);
         let twice = store
             .api_tokens()
             .revoke(acme.id, issued.api_token.id)
             .await
             .unwrap();
         assert_eq!(twice.revoked_at, Some(revoked_at));
-        assert!(
-            store
-                .api_tokens()
-                .authenticate(operator_issued.token.expose(), now)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(api_token_is_valid(&store, operator_issued.token.expose(), now).await);
     }
 );
 
 storage_test!(
     api_tokens_expire_and_validate_their_input,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let now = Utc::now();
         let issued = store
             .api_tokens()
@@ -1151,21 +1040,9 @@ storage_test!(
             )
             .await
             .unwrap();
+        assert!(api_token_is_valid(&store, issued.token.expose(), now).await);
         assert!(
-            store
-                .api_tokens()
-                .authenticate(issued.token.expose(), now)
-                .await
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            store
-                .api_tokens()
-                .authenticate(issued.token.expose(), now + TimeDelta::hours(2))
-                .await
-                .unwrap()
-                .is_none()
+            !api_token_is_valid(&store, issued.token.expose(), now + TimeDelta::hours(2)).await
         );
 
         assert_eq!(
@@ -1190,12 +1067,12 @@ storage_test!(
             ),
             "INVALID_INPUT"
         );
-        let unknown = OrganizationId::from_uuid(uuid::Uuid::now_v7());
+        let unknown = unknown_organization_id();
         assert_eq!(
             code(store.api_tokens().issue(unknown, "ghost", None, None).await),
             "NOT_FOUND"
         );
-        let unknown_user = UserId::from_uuid(uuid::Uuid::now_v7());
+        let unknown_user = unknown_user_id();
         assert_eq!(
             code(
                 store
@@ -1220,18 +1097,9 @@ storage_test!(
 
 database_test!(secrets_are_stored_only_as_hashes, |database| async move {
     let store = &database.store;
-    let acme = store
-        .organizations()
-        .create("Acme")
-        .await
-        .unwrap()
-        .organization;
+    let acme = create_organization(&store, "Acme").await;
     let ada = create_user(store, "ada@example.com").await;
-    let session = store
-        .sessions()
-        .create(ada.id, Utc::now() + TimeDelta::hours(1))
-        .await
-        .unwrap();
+    let session = create_session(&store, ada.id, Utc::now() + TimeDelta::hours(1)).await;
     let api_token = store
         .api_tokens()
         .issue(acme.id, "ci", None, None)
@@ -1422,18 +1290,8 @@ storage_test!(concurrent_failures_are_all_counted, |store| async move {
 storage_test!(
     audit_entries_are_recorded_redacted_and_scoped,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
-        let globex = store
-            .organizations()
-            .create("Globex")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
+        let globex = create_organization(&store, "Globex").await;
         let ada = create_user(&store, "ada@example.com").await;
 
         let first = store
@@ -1552,12 +1410,7 @@ storage_test!(
 storage_test!(
     audit_entries_written_in_a_transaction_commit_or_roll_back_with_it,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let entry = NewAuditEntry {
             actor: Actor::System,
             organization_id: Some(acme.id),
@@ -1619,16 +1472,8 @@ storage_test!(
         let (acme_id, globex_id) = (acme.organization.id, globex.organization.id);
         let ada = create_user(&store, "ada@acme.example").await;
         let grace = create_user(&store, "grace@globex.example").await;
-        store
-            .memberships()
-            .add(acme_id, ada.id, Role::Admin)
-            .await
-            .unwrap();
-        store
-            .memberships()
-            .add(globex_id, grace.id, Role::Admin)
-            .await
-            .unwrap();
+        add_member(&store, acme_id, ada.id, Role::Admin).await;
+        add_member(&store, globex_id, grace.id, Role::Admin).await;
         let acme_token = store
             .api_tokens()
             .issue(acme_id, "acme ci", Some(ada.id), None)
@@ -1814,12 +1659,7 @@ storage_test!(
 storage_test!(
     a_long_write_transaction_makes_other_writers_wait_not_fail,
     |store| async move {
-        let acme = store
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&store, "Acme").await;
         let mut transaction = store.begin_write().await.unwrap();
         store
             .audit()
@@ -1856,27 +1696,14 @@ database_test!(
         let first = database.store.clone();
         let second = database.open_another_store().await;
 
-        let acme = first
-            .organizations()
-            .create("Acme")
-            .await
-            .unwrap()
-            .organization;
+        let acme = create_organization(&first, "Acme").await;
         assert_eq!(second.organizations().get(acme.id).await.unwrap(), acme);
 
         // Sessions and API tokens issued by one are honoured and revoked by the other.
         let ada = create_user(&second, "ada@example.com").await;
-        first
-            .memberships()
-            .add(acme.id, ada.id, Role::Admin)
-            .await
-            .unwrap();
+        add_member(&first, acme.id, ada.id, Role::Admin).await;
         let now = Utc::now();
-        let session = first
-            .sessions()
-            .create(ada.id, now + TimeDelta::hours(1))
-            .await
-            .unwrap();
+        let session = create_session(&first, ada.id, now + TimeDelta::hours(1)).await;
         assert_eq!(
             second
                 .sessions()
@@ -1893,27 +1720,13 @@ database_test!(
             .issue(acme.id, "ci", Some(ada.id), None)
             .await
             .unwrap();
-        assert!(
-            first
-                .api_tokens()
-                .authenticate(token.token.expose(), now)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(api_token_is_valid(&first, token.token.expose(), now).await);
         first
             .api_tokens()
             .revoke(acme.id, token.api_token.id)
             .await
             .unwrap();
-        assert!(
-            second
-                .api_tokens()
-                .authenticate(token.token.expose(), now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!api_token_is_valid(&second, token.token.expose(), now).await);
         assert!(
             second
                 .sessions()
@@ -1921,14 +1734,7 @@ database_test!(
                 .await
                 .unwrap()
         );
-        assert!(
-            first
-                .sessions()
-                .authenticate(session.token.expose(), now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!session_is_valid(&first, session.token.expose(), now).await);
 
         // Failed logins recorded through both stores add up.
         let window = TimeDelta::minutes(15);
@@ -1993,16 +1799,8 @@ database_test!(
                 .organization;
             let ada = create_user(&first, &format!("ada{round}@example.com")).await;
             let grace = create_user(&first, &format!("grace{round}@example.com")).await;
-            first
-                .memberships()
-                .add(acme.id, ada.id, Role::Admin)
-                .await
-                .unwrap();
-            first
-                .memberships()
-                .add(acme.id, grace.id, Role::Admin)
-                .await
-                .unwrap();
+            add_member(&first, acme.id, ada.id, Role::Admin).await;
+            add_member(&first, acme.id, grace.id, Role::Admin).await;
             let (left, right) = tokio::join!(
                 first.memberships().set_role(acme.id, ada.id, Role::User),
                 second.memberships().set_role(acme.id, grace.id, Role::User),
@@ -2055,7 +1853,7 @@ storage_test!(
         store.platform_admins().grant(ada.id).await.unwrap();
         assert!(store.platform_admins().contains(ada.id).await.unwrap());
         assert!(!store.platform_admins().contains(grace.id).await.unwrap());
-        let unknown = UserId::from_uuid(uuid::Uuid::now_v7());
+        let unknown = unknown_user_id();
         assert_eq!(
             code(store.platform_admins().grant(unknown).await),
             "NOT_FOUND"
@@ -2076,26 +1874,8 @@ storage_test!(
         {
             let mut transaction = store.begin_write().await.unwrap();
             assert_eq!(transaction.backend(), store.backend());
-            let created = store
-                .organizations()
-                .create_in(&mut transaction, "Default")
-                .await
-                .unwrap();
-            let user = store
-                .users()
-                .create_in(&mut transaction, &new_user)
-                .await
-                .unwrap();
-            store
-                .memberships()
-                .add_in(
-                    &mut transaction,
-                    created.organization.id,
-                    user.id,
-                    Role::Admin,
-                )
-                .await
-                .unwrap();
+            let (_, user) =
+                create_organization_with_admin_in(&store, &mut transaction, &new_user).await;
             store
                 .platform_admins()
                 .grant_in(&mut transaction, user.id)
@@ -2108,26 +1888,8 @@ storage_test!(
         // A failure half-way (duplicate membership) is rolled back by the caller: still nothing.
         {
             let mut transaction = store.begin_write().await.unwrap();
-            let created = store
-                .organizations()
-                .create_in(&mut transaction, "Default")
-                .await
-                .unwrap();
-            let user = store
-                .users()
-                .create_in(&mut transaction, &new_user)
-                .await
-                .unwrap();
-            store
-                .memberships()
-                .add_in(
-                    &mut transaction,
-                    created.organization.id,
-                    user.id,
-                    Role::Admin,
-                )
-                .await
-                .unwrap();
+            let (created, user) =
+                create_organization_with_admin_in(&store, &mut transaction, &new_user).await;
             let duplicate = store
                 .memberships()
                 .add_in(
@@ -2143,26 +1905,8 @@ storage_test!(
         assert!(store.organizations().list_all().await.unwrap().is_empty());
 
         let mut transaction = store.begin_write().await.unwrap();
-        let created = store
-            .organizations()
-            .create_in(&mut transaction, "Default")
-            .await
-            .unwrap();
-        let user = store
-            .users()
-            .create_in(&mut transaction, &new_user)
-            .await
-            .unwrap();
-        store
-            .memberships()
-            .add_in(
-                &mut transaction,
-                created.organization.id,
-                user.id,
-                Role::Admin,
-            )
-            .await
-            .unwrap();
+        let (created, user) =
+            create_organization_with_admin_in(&store, &mut transaction, &new_user).await;
         store
             .platform_admins()
             .grant_in(&mut transaction, user.id)
