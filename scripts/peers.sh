@@ -41,6 +41,41 @@ start_postgres() {
   echo "== PostgreSQL ready at 127.0.0.1:$port"
 }
 
+# Starts a peer in the background (its output in "$peer_state_dir/NAME.log"), waits up to 10 s
+# for BASE_URL + CHECK_PATH to answer, then exports VARIABLE=BASE_URL for the tests.
+# Usage: start_peer NAME VARIABLE BASE_URL CHECK_PATH COMMAND [ARGUMENT...]
+start_peer() {
+  local name=$1 variable=$2 base_url=$3 check_path=$4
+  shift 4
+  local log="$peer_state_dir/$name.log"
+  "$@" >"$log" 2>&1 &
+  peer_pids+=("$!")
+  local attempt
+  for attempt in $(seq 1 100); do
+    if curl -sf "$base_url$check_path" >/dev/null 2>&1; then
+      export "$variable=$base_url"
+      echo "== $name ready at ${base_url#http://}"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$name did not answer on ${base_url#http://}; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# The test-peers virtualenv with the pinned packages of REQUIREMENTS_FILE installed.
+# Usage: install_python_requirements LABEL REQUIREMENTS_FILE
+install_python_requirements() {
+  local label=$1 requirements=$2
+  local peers_dir="${repo_root:-$(pwd)}/test-peers"
+  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
+    python3 -m venv "$peers_dir/.venv" || return 1
+  fi
+  echo "== installing $label (pip)"
+  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" >/dev/null
+}
+
 start_oidc_provider() {
   # npm oidc-provider, pinned by test-peers/oidc-provider/package-lock.json; loopback only.
   local peer_dir="${repo_root:-$(pwd)}/test-peers/oidc-provider"
@@ -48,20 +83,8 @@ start_oidc_provider() {
   port=$(pick_free_port)
   echo "== installing oidc-provider (npm ci)"
   (cd "$peer_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  PORT=$port node "$peer_dir/server.mjs" >"$peer_state_dir/oidc-provider.log" 2>&1 &
-  peer_pids+=("$!")
-  local attempt
-  for attempt in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$port/.well-known/openid-configuration" >/dev/null 2>&1; then
-      export TRESTLE_TEST_OIDC_ISSUER="http://127.0.0.1:$port"
-      echo "== oidc-provider ready at 127.0.0.1:$port"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "oidc-provider did not answer on 127.0.0.1:$port; its log:" >&2
-  cat "$peer_state_dir/oidc-provider.log" >&2
-  return 1
+  start_peer oidc-provider TRESTLE_TEST_OIDC_ISSUER "http://127.0.0.1:$port" \
+    /.well-known/openid-configuration env PORT="$port" node "$peer_dir/server.mjs"
 }
 
 start_httpbin() {
@@ -70,27 +93,11 @@ start_httpbin() {
   local peers_dir="${repo_root:-$(pwd)}/test-peers"
   local port
   port=$(pick_free_port)
-  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
-    python3 -m venv "$peers_dir/.venv"
-  fi
-  echo "== installing httpbin (pip)"
-  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/requirements.txt" >/dev/null
+  install_python_requirements httpbin "$peers_dir/requirements.txt" || return 1
   # HOME points into the state dir: gunicorn writes a control file under ~/.gunicorn.
-  HOME="$peer_state_dir" "$peers_dir/.venv/bin/python" -m gunicorn --chdir "$peer_state_dir" \
-    -b "127.0.0.1:$port" -w 2 -k gthread --threads 8 httpbin:app >"$peer_state_dir/httpbin.log" 2>&1 &
-  peer_pids+=("$!")
-  local attempt
-  for attempt in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$port/get" >/dev/null 2>&1; then
-      export TRESTLE_TEST_HTTPBIN_URL="http://127.0.0.1:$port"
-      echo "== httpbin ready at 127.0.0.1:$port"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "httpbin did not answer on 127.0.0.1:$port; its log:" >&2
-  cat "$peer_state_dir/httpbin.log" >&2
-  return 1
+  start_peer httpbin TRESTLE_TEST_HTTPBIN_URL "http://127.0.0.1:$port" /get \
+    env HOME="$peer_state_dir" "$peers_dir/.venv/bin/python" -m gunicorn --chdir "$peer_state_dir" \
+    -b "127.0.0.1:$port" -w 2 -k gthread --threads 8 httpbin:app
 }
 
 start_all_peers() {
@@ -99,51 +106,58 @@ start_all_peers() {
   start_httpbin
 }
 
-run_schemathesis() {
-  # PyPI schemathesis (pinned in test-peers/requirements.txt) against a real `trestle serve` on
-  # a fresh SQLite data folder, authenticated with an API token seeded by `trestle admin`.
-  # Fails on any 5xx, undocumented status, wrong content type or body that breaks the schema.
-  local peers_dir="${repo_root:-$(pwd)}/test-peers"
+# Builds `trestle`, starts `trestle serve` on a fresh SQLite data folder named NAME and seeds
+# an API token with `trestle admin`. Sets trestle_url, trestle_organization_id, trestle_token
+# and trestle_serve_pid; the log is "$peer_state_dir/NAME-serve.log".
+# Usage: start_trestle_with_token NAME
+start_trestle_with_token() {
+  local name=$1
   local trestle="${CARGO_TARGET_DIR:-${repo_root:-$(pwd)}/target}/debug/trestle"
-  local data_dir="$peer_state_dir/schemathesis-data"
-  local banner="$peer_state_dir/schemathesis-serve.out"
-  echo "== building trestle for schemathesis"
+  local data_dir="$peer_state_dir/$name-data"
+  local banner="$peer_state_dir/$name-serve.out"
+  echo "== building trestle for $name"
   cargo build -q -p trestle || return 1
-  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
-    python3 -m venv "$peers_dir/.venv" || return 1
-  fi
-  echo "== installing schemathesis (pip)"
-  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/requirements.txt" >/dev/null || return 1
-  "$trestle" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$banner" 2>"$peer_state_dir/schemathesis-serve.log" &
-  local serve_pid=$!
-  peer_pids+=("$serve_pid")
+  "$trestle" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$banner" 2>"$peer_state_dir/$name-serve.log" &
+  trestle_serve_pid=$!
+  peer_pids+=("$trestle_serve_pid")
   local attempt
   for attempt in $(seq 1 300); do
     grep -q '^Press Ctrl-C' "$banner" 2>/dev/null && break
     sleep 0.1
   done
-  local url
-  url=$(sed -n 's/^Trestle is running at //p' "$banner" | head -1)
-  if [ -z "$url" ]; then
+  trestle_url=$(sed -n 's/^Trestle is running at //p' "$banner" | head -1)
+  if [ -z "$trestle_url" ]; then
     echo "trestle serve did not start; its log:" >&2
-    cat "$peer_state_dir/schemathesis-serve.log" >&2
+    cat "$peer_state_dir/$name-serve.log" >&2
     return 1
   fi
-  local organization_id token
-  organization_id=$("$trestle" admin list-orgs --data-dir "$data_dir" | head -1 | cut -f1)
-  token=$("$trestle" admin issue-token --org "$organization_id" --email admin@trestle.localhost \
-    --name schemathesis --data-dir "$data_dir" 2>/dev/null)
-  if [ -z "$token" ]; then
-    echo "could not seed an API token for schemathesis" >&2
+  trestle_organization_id=$("$trestle" admin list-orgs --data-dir "$data_dir" | head -1 | cut -f1)
+  trestle_token=$("$trestle" admin issue-token --org "$trestle_organization_id" \
+    --email admin@trestle.localhost --name "$name" --data-dir "$data_dir" 2>/dev/null)
+  if [ -z "$trestle_token" ]; then
+    echo "could not seed an API token for $name" >&2
     return 1
   fi
+}
+
+stop_trestle() {
+  kill -TERM "$trestle_serve_pid" 2>/dev/null || true
+  wait "$trestle_serve_pid" 2>/dev/null || true
+}
+
+run_schemathesis() {
+  # PyPI schemathesis (pinned in test-peers/requirements.txt) against a real `trestle serve` on
+  # a fresh SQLite data folder, authenticated with an API token seeded by `trestle admin`.
+  # Fails on any 5xx, undocumented status, wrong content type or body that breaks the schema.
+  local peers_dir="${repo_root:-$(pwd)}/test-peers"
+  install_python_requirements schemathesis "$peers_dir/requirements.txt" || return 1
+  start_trestle_with_token schemathesis || return 1
   local status=0
-  "$peers_dir/.venv/bin/schemathesis" run "$url/api/v1/openapi.json" \
-    --header "Authorization: Bearer $token" \
+  "$peers_dir/.venv/bin/schemathesis" run "$trestle_url/api/v1/openapi.json" \
+    --header "Authorization: Bearer $trestle_token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples 30 --workers 1 --seed 20261128 --no-color || status=$?
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
+  stop_trestle
   return "$status"
 }
 
@@ -154,49 +168,17 @@ run_zoho_sdk_check() {
   # its own access token and creates, lists, reads, updates, searches and deletes Contacts
   # through /crm/v8 (Trestle's alias of /bigin/v2). Fails on any mismatch.
   local peers_dir="${repo_root:-$(pwd)}/test-peers"
-  local trestle="${CARGO_TARGET_DIR:-${repo_root:-$(pwd)}/target}/debug/trestle"
-  local data_dir="$peer_state_dir/zoho-sdk-data"
-  local banner="$peer_state_dir/zoho-sdk-serve.out"
-  echo "== building trestle for the Zoho SDK check"
-  cargo build -q -p trestle || return 1
-  if [ ! -x "$peers_dir/.venv/bin/python" ]; then
-    python3 -m venv "$peers_dir/.venv" || return 1
-  fi
-  echo "== installing the Zoho CRM Python SDK (pip)"
-  "$peers_dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$peers_dir/zoho-sdk/requirements.txt" >/dev/null || return 1
-  "$trestle" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$banner" 2>"$peer_state_dir/zoho-sdk-serve.log" &
-  local serve_pid=$!
-  peer_pids+=("$serve_pid")
-  local attempt
-  for attempt in $(seq 1 300); do
-    grep -q '^Press Ctrl-C' "$banner" 2>/dev/null && break
-    sleep 0.1
-  done
-  local url
-  url=$(sed -n 's/^Trestle is running at //p' "$banner" | head -1)
-  if [ -z "$url" ]; then
-    echo "trestle serve did not start; its log:" >&2
-    cat "$peer_state_dir/zoho-sdk-serve.log" >&2
-    return 1
-  fi
-  local organization_id token
-  organization_id=$("$trestle" admin list-orgs --data-dir "$data_dir" | head -1 | cut -f1)
-  token=$("$trestle" admin issue-token --org "$organization_id" --email admin@trestle.localhost \
-    --name zoho-sdk-check --data-dir "$data_dir" 2>/dev/null)
-  if [ -z "$token" ]; then
-    echo "could not seed an API token for the Zoho SDK check" >&2
-    return 1
-  fi
+  install_python_requirements "the Zoho CRM Python SDK" "$peers_dir/zoho-sdk/requirements.txt" || return 1
+  start_trestle_with_token zoho-sdk-check || return 1
   mkdir -p "$peer_state_dir/zoho-sdk-work"
   local status=0
-  "$peers_dir/.venv/bin/python" "$peers_dir/zoho-sdk/sdk_check.py" "${url%/}" "$organization_id" "$token" \
-    "$peer_state_dir/zoho-sdk-work" || status=$?
+  "$peers_dir/.venv/bin/python" "$peers_dir/zoho-sdk/sdk_check.py" "${trestle_url%/}" \
+    "$trestle_organization_id" "$trestle_token" "$peer_state_dir/zoho-sdk-work" || status=$?
   if [ "$status" -ne 0 ]; then
     echo "trestle serve log:" >&2
-    tail -50 "$peer_state_dir/zoho-sdk-serve.log" >&2
+    tail -50 "$peer_state_dir/zoho-sdk-check-serve.log" >&2
   fi
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
+  stop_trestle
   return "$status"
 }
 
