@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::*;
-use trestle_connections::{ConnectionManager, CreateConnection, EnvironmentKind};
+use trestle_connections::{ConnectionManager, EnvironmentKind};
 use trestle_store::{OrganizationId, Store};
 use trestle_vault::{Keyring, Vault};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -116,33 +116,15 @@ async fn five_hundred_concurrent_uses_across_two_processes_refresh_once() {
         .save_custom_service(organization, input, false)
         .await
         .unwrap();
-    manager_a
-        .create_connection(
-            organization,
-            CreateConnection {
-                namespace: "load".into(),
-                name: "shared".into(),
-                service_key: "slow_as".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
-    let pending = manager_a
-        .begin_authorization(organization, "load__shared", EnvironmentKind::Production)
-        .await
-        .unwrap();
-    let launched = manager_a
-        .launch_authorization(&launch_token(&pending.launch_url))
-        .await
-        .unwrap();
-    let state = launched
-        .provider_url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .unwrap()
-        .1
-        .to_string();
+    create_connection(&manager_a, organization, "load", "shared", "slow_as").await;
+    let launched = begin_and_launch(
+        &manager_a,
+        organization,
+        "load__shared",
+        EnvironmentKind::Production,
+    )
+    .await;
+    let state = state_of(&launched);
     manager_b
         .complete_authorization(
             "slow_as",

@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use support::*;
-use trestle_connections::{ConnectionManager, CreateConnection, EnvironmentKind};
+use trestle_connections::{ConnectionManager, EnvironmentKind};
 use trestle_vault::Vault;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -39,36 +39,15 @@ async fn rotation_reencrypts_every_connection_ciphertext() {
         .save_custom_service(organization, input, false)
         .await
         .unwrap();
-    harness
-        .manager
-        .create_connection(
-            organization,
-            CreateConnection {
-                namespace: "keys".into(),
-                name: "conn".into(),
-                service_key: "rotating".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
-    let pending = harness
-        .manager
-        .begin_authorization(organization, "keys__conn", EnvironmentKind::Sandbox)
-        .await
-        .unwrap();
-    let launched = harness
-        .manager
-        .launch_authorization(&launch_token(&pending.launch_url))
-        .await
-        .unwrap();
-    let state = launched
-        .provider_url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .unwrap()
-        .1
-        .to_string();
+    create_connection(&harness.manager, organization, "keys", "conn", "rotating").await;
+    let launched = begin_and_launch(
+        &harness.manager,
+        organization,
+        "keys__conn",
+        EnvironmentKind::Sandbox,
+    )
+    .await;
+    let state = state_of(&launched);
     harness
         .manager
         .complete_authorization(

@@ -255,18 +255,7 @@ async fn oauth1_flow_and_signed_requests_for_each_hmac_method() {
             )
             .await
             .unwrap();
-        manager
-            .create_connection(
-                organization,
-                CreateConnection {
-                    namespace: "boards".into(),
-                    name: "main".into(),
-                    service_key: "oauth1_board".into(),
-                    ..CreateConnection::default()
-                },
-            )
-            .await
-            .unwrap();
+        create_connection(&manager, organization, "boards", "main", "oauth1_board").await;
 
         // Temporary credentials are fetched when the authorization starts.
         let pending = manager
@@ -314,14 +303,13 @@ async fn oauth1_flow_and_signed_requests_for_each_hmac_method() {
         assert_eq!(error.code(), "OAUTH_STATE_INVALID", "state is single use");
 
         // Again, properly.
-        let pending = manager
-            .begin_authorization(organization, "boards__main", EnvironmentKind::Production)
-            .await
-            .unwrap();
-        let launched = manager
-            .launch_authorization(&launch_token(&pending.launch_url))
-            .await
-            .unwrap();
+        let launched = begin_and_launch(
+            &manager,
+            organization,
+            "boards__main",
+            EnvironmentKind::Production,
+        )
+        .await;
         let sent = provider
             .seen
             .lock()

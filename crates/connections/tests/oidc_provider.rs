@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use support::*;
-use trestle_connections::{ConnectionStatus, CreateConnection, EnvironmentKind};
+use trestle_connections::{ConnectionStatus, EnvironmentKind};
 use trestle_store::OrganizationId;
 use trestle_store::connections::{ConnectionId, credentials_associated_data};
 
@@ -84,16 +84,13 @@ async fn authorize_in_browser(
     link_name: &str,
     service_key: &str,
 ) {
-    let pending = harness
-        .manager
-        .begin_authorization(organization, link_name, EnvironmentKind::Production)
-        .await
-        .unwrap();
-    let launched = harness
-        .manager
-        .launch_authorization(&launch_token(&pending.launch_url))
-        .await
-        .unwrap();
+    let launched = begin_and_launch(
+        &harness.manager,
+        organization,
+        link_name,
+        EnvironmentKind::Production,
+    )
+    .await;
     let callback = walk_provider_forms(&browser(), &launched.provider_url).await;
     assert_eq!(
         callback.path(),
@@ -131,19 +128,14 @@ async fn code_flow_with_pkce_refresh_rotation_reuse_and_revocation() {
         )
         .await
         .unwrap();
-    let view = harness
-        .manager
-        .create_connection(
-            organization,
-            CreateConnection {
-                namespace: "crmsync".into(),
-                name: "CRM Connection".into(),
-                service_key: "oidc_test".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
+    let view = create_connection(
+        &harness.manager,
+        organization,
+        "crmsync",
+        "CRM Connection",
+        "oidc_test",
+    )
+    .await;
     assert_eq!(view.link_name, "crmsync__crmconnection");
     assert!(view.link_name_editable);
 
@@ -373,19 +365,14 @@ async fn client_credentials_connection() {
         .save_custom_service(organization, input, false)
         .await
         .unwrap();
-    harness
-        .manager
-        .create_connection(
-            organization,
-            CreateConnection {
-                namespace: "crmsync".into(),
-                name: "machine".into(),
-                service_key: "oidc_machine".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
+    create_connection(
+        &harness.manager,
+        organization,
+        "crmsync",
+        "machine",
+        "oidc_machine",
+    )
+    .await;
     let error = harness
         .manager
         .begin_authorization(organization, "crmsync__machine", EnvironmentKind::Sandbox)
@@ -464,36 +451,22 @@ async fn wrong_pkce_verifier_is_rejected_by_the_provider() {
         )
         .await
         .unwrap();
-    harness
-        .manager
-        .create_connection(
-            organization,
-            CreateConnection {
-                namespace: "crmsync".into(),
-                name: "pkce".into(),
-                service_key: "oidc_test".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
-    let pending = harness
-        .manager
-        .begin_authorization(organization, "crmsync__pkce", EnvironmentKind::Production)
-        .await
-        .unwrap();
-    let launched = harness
-        .manager
-        .launch_authorization(&launch_token(&pending.launch_url))
-        .await
-        .unwrap();
-    let state = launched
-        .provider_url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .unwrap()
-        .1
-        .to_string();
+    create_connection(
+        &harness.manager,
+        organization,
+        "crmsync",
+        "pkce",
+        "oidc_test",
+    )
+    .await;
+    let launched = begin_and_launch(
+        &harness.manager,
+        organization,
+        "crmsync__pkce",
+        EnvironmentKind::Production,
+    )
+    .await;
+    let state = state_of(&launched);
     // Replace the stored verifier with another valid one: the challenge sent no longer matches.
     let state_hash = trestle_connections::pkce::digest_hex(&state);
     let other_verifier = trestle_connections::pkce::code_verifier();

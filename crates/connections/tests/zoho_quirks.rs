@@ -11,7 +11,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use support::*;
-use trestle_connections::{ConnectionStatus, CreateConnection, EnvironmentKind};
+use trestle_connections::{ConnectionStatus, EnvironmentKind};
 use trestle_store::connections::{CustomServiceRecord, custom_service_associated_data};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -131,19 +131,14 @@ async fn zoho_shaped_provider_quirks() {
         )
         .await
         .unwrap();
-    harness
-        .manager
-        .create_connection(
-            organization,
-            CreateConnection {
-                namespace: "biginbooks".into(),
-                name: "Books Connection".into(),
-                service_key: "zoho_like".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
+    create_connection(
+        &harness.manager,
+        organization,
+        "biginbooks",
+        "Books Connection",
+        "zoho_like",
+    )
+    .await;
     let link = "biginbooks__booksconnection";
 
     // Token endpoint of the regional accounts server: code exchange, one good refresh, then
@@ -210,16 +205,13 @@ async fn zoho_shaped_provider_quirks() {
         .await;
 
     // Authorize URL: default accounts server, comma-separated scopes, offline access.
-    let pending = harness
-        .manager
-        .begin_authorization(organization, link, EnvironmentKind::Production)
-        .await
-        .unwrap();
-    let launched = harness
-        .manager
-        .launch_authorization(&launch_token(&pending.launch_url))
-        .await
-        .unwrap();
+    let launched = begin_and_launch(
+        &harness.manager,
+        organization,
+        link,
+        EnvironmentKind::Production,
+    )
+    .await;
     assert!(
         launched
             .provider_url
@@ -258,23 +250,14 @@ async fn zoho_shaped_provider_quirks() {
     );
 
     // The real callback: the code goes to the accounts server it names.
-    let pending = harness
-        .manager
-        .begin_authorization(organization, link, EnvironmentKind::Production)
-        .await
-        .unwrap();
-    let launched = harness
-        .manager
-        .launch_authorization(&launch_token(&pending.launch_url))
-        .await
-        .unwrap();
-    let state = launched
-        .provider_url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .unwrap()
-        .1
-        .to_string();
+    let launched = begin_and_launch(
+        &harness.manager,
+        organization,
+        link,
+        EnvironmentKind::Production,
+    )
+    .await;
+    let state = state_of(&launched);
     let callback = vec![
         ("state".to_string(), state),
         ("code".to_string(), "1000.code".to_string()),

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use trestle_connections::{ConnectionManager, ManagerConfig, oauth::TokenClient};
+use trestle_connections::{
+    ConnectionManager, ConnectionView, CreateConnection, EnvironmentKind, LaunchedAuthorization,
+    ManagerConfig, oauth::TokenClient,
+};
 use trestle_store::{OrganizationId, Store};
 use trestle_vault::{Keyring, Vault};
 use url::Url;
@@ -203,4 +206,55 @@ pub fn query_pairs(url: &Url) -> Vec<(String, String)> {
 /// The launch token at the end of a launch URL.
 pub fn launch_token(launch_url: &str) -> String {
     launch_url.rsplit('/').next().unwrap().to_string()
+}
+
+/// Creates the connection `<namespace>__<name>` of `service_key`, every other setting default.
+pub async fn create_connection(
+    manager: &ConnectionManager,
+    organization: OrganizationId,
+    namespace: &str,
+    name: &str,
+    service_key: &str,
+) -> ConnectionView {
+    manager
+        .create_connection(
+            organization,
+            CreateConnection {
+                namespace: namespace.into(),
+                name: name.into(),
+                service_key: service_key.into(),
+                ..CreateConnection::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// Begins an authorization of `link_name` and opens its launch URL, as the user's browser
+/// would: the answer holds the provider URL and the browser binding.
+pub async fn begin_and_launch(
+    manager: &ConnectionManager,
+    organization: OrganizationId,
+    link_name: &str,
+    environment: EnvironmentKind,
+) -> LaunchedAuthorization {
+    let pending = manager
+        .begin_authorization(organization, link_name, environment)
+        .await
+        .unwrap();
+    manager
+        .launch_authorization(&launch_token(&pending.launch_url))
+        .await
+        .unwrap()
+}
+
+/// The `state` parameter of a launched authorization's provider URL.
+pub fn state_of(launched: &LaunchedAuthorization) -> String {
+    launched
+        .provider_url
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .to_string()
 }
