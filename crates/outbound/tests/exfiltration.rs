@@ -32,22 +32,15 @@ fn routed_to(server: &MockServer) -> EgressContext {
 
 #[tokio::test]
 async fn credential_to_a_host_outside_its_service_is_refused_before_sending() {
-    let outsider = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&outsider)
-        .await;
+    let outsider = server_that_must_not_be_reached().await;
     let engine = loopback_engine();
     let credential = plain_http_credential(&["books.zoho.com"]);
-    let error = engine
-        .send(
-            OutboundRequest::get(format!("{}/collect", outsider.uri())),
-            Some(&credential),
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(
+        &engine,
+        format!("{}/collect", outsider.uri()),
+        Some(&credential),
+    )
+    .await;
     assert_eq!(error.code(), "EGRESS_HOST_NOT_ALLOWED");
     let message = error.to_string();
     assert!(message.contains("\"127.0.0.1\""), "{message}");
@@ -55,25 +48,13 @@ async fn credential_to_a_host_outside_its_service_is_refused_before_sending() {
     assert!(message.contains("books.zoho.com"), "{message}");
     assert_no_secret(&message);
 
-    let error = engine
-        .send(
-            OutboundRequest::get("https://www.example.com/"),
-            Some(&credential),
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, "https://www.example.com/", Some(&credential)).await;
     assert_eq!(error.code(), "EGRESS_HOST_NOT_ALLOWED");
 }
 
 #[tokio::test]
 async fn look_alike_hosts_are_refused() {
-    let stand_in = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&stand_in)
-        .await;
+    let stand_in = server_that_must_not_be_reached().await;
     let engine = loopback_engine();
     let credential = zoho_credential(&["books.zoho.com"]);
     for url in [
@@ -133,14 +114,7 @@ async fn the_services_host_policy_is_honoured_and_wants_https() {
         .unwrap_err();
     assert_eq!(error.code(), "EGRESS_CREDENTIAL_NEEDS_HTTPS");
     for url in ["https://books.zoho.com.evil.test/", "https://[::1]/"] {
-        let error = engine
-            .send(
-                OutboundRequest::get(url),
-                Some(&credential),
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap_err();
+        let error = error_of_get(&engine, url, Some(&credential)).await;
         assert_eq!(error.code(), "EGRESS_HOST_NOT_ALLOWED", "{url}");
     }
 }
@@ -314,20 +288,10 @@ async fn metadata_endpoints_are_refused_with_or_without_a_connection() {
         "http://[fd00:ec2::254]/latest/meta-data/",
         "http://metadata.google.internal/computeMetadata/v1/",
     ] {
-        let error = engine
-            .send(OutboundRequest::get(url), None, &EgressContext::new())
-            .await
-            .unwrap_err();
+        let error = error_of_get(&engine, url, None).await;
         assert!(error.is_egress_refusal(), "{url}: {error}");
         let credential = plain_http_credential(&["169.254.169.254", "metadata.google.internal"]);
-        let error = engine
-            .send(
-                OutboundRequest::get(url),
-                Some(&credential),
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap_err();
+        let error = error_of_get(&engine, url, Some(&credential)).await;
         assert!(error.is_egress_refusal(), "{url}: {error}");
     }
 }
@@ -346,49 +310,23 @@ async fn dns_names_resolving_to_private_addresses_are_refused() {
         ("cgnat.test", "100.64.0.9"),
         ("ula.test", "fd12:3456::1"),
     ] {
-        let error = engine
-            .send(
-                OutboundRequest::get(format!("http://{host}/")),
-                None,
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap_err();
+        let error = error_of_get(&engine, format!("http://{host}/"), None).await;
         assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED", "{host}");
         assert!(error.to_string().contains(address), "{error}");
     }
     // The system resolver: `localhost` is loopback, refused by the strict guard.
     let strict = common::engine(OutboundConfig::default());
-    let error = strict
-        .send(
-            OutboundRequest::get("http://localhost:9/"),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&strict, "http://localhost:9/", None).await;
     assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED");
 }
 
 #[tokio::test]
 async fn ipv4_mapped_and_odd_ipv4_spellings_of_loopback_are_refused() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = server_that_must_not_be_reached().await;
     let port = server.address().port();
     // egress.allow = 127.0.0.1/32 does not open the IPv4-mapped IPv6 form.
     let engine = loopback_engine();
-    let error = engine
-        .send(
-            OutboundRequest::get(format!("http://[::ffff:127.0.0.1]:{port}/")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, format!("http://[::ffff:127.0.0.1]:{port}/"), None).await;
     assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED");
     assert!(error.to_string().contains("IPv4-mapped"), "{error}");
 
@@ -404,10 +342,7 @@ async fn ipv4_mapped_and_odd_ipv4_spellings_of_loopback_are_refused() {
         format!("http://[::]:{port}/"),
         format!("http://[::1]:{port}/"),
     ] {
-        let error = strict
-            .send(OutboundRequest::get(&url), None, &EgressContext::new())
-            .await
-            .unwrap_err();
+        let error = error_of_get(&strict, &url, None).await;
         assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED", "{url}");
     }
 }
@@ -422,16 +357,10 @@ async fn loopback_peers_need_the_operator_allow_list() {
         .await;
     let url = format!("{}/hello", server.uri());
     let strict = common::engine(OutboundConfig::default());
-    let error = strict
-        .send(OutboundRequest::get(&url), None, &EgressContext::new())
-        .await
-        .unwrap_err();
+    let error = error_of_get(&strict, &url, None).await;
     assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED");
     assert!(error.to_string().contains("egress.allow"), "{error}");
-    let response = loopback_engine()
-        .send(OutboundRequest::get(&url), None, &EgressContext::new())
-        .await
-        .unwrap();
+    let response = send_without_credential(&loopback_engine(), OutboundRequest::get(&url)).await;
     assert_eq!(response.text(), "hello");
 }
 
@@ -474,10 +403,7 @@ async fn only_http_and_https_are_allowed() {
         "gopher://127.0.0.1:25/",
         "dict://127.0.0.1:11211/",
     ] {
-        let error = engine
-            .send(OutboundRequest::get(url), None, &EgressContext::new())
-            .await
-            .unwrap_err();
+        let error = error_of_get(&engine, url, None).await;
         assert_eq!(error.code(), "UNSUPPORTED_SCHEME", "{url}");
     }
     let server = MockServer::start().await;
@@ -485,14 +411,7 @@ async fn only_http_and_https_are_allowed() {
         .respond_with(ResponseTemplate::new(302).insert_header("location", "file:///etc/passwd"))
         .mount(&server)
         .await;
-    let error = engine
-        .send(
-            OutboundRequest::get(server.uri()),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, server.uri(), None).await;
     assert_eq!(error.code(), "UNSUPPORTED_SCHEME");
 }
 
@@ -528,17 +447,11 @@ async fn dns_rebinding_cannot_reach_a_blocked_address() {
         ..loopback_config()
     });
     let url = format!("http://rebind.test:{port}/");
-    let first = engine
-        .send(OutboundRequest::get(&url), None, &EgressContext::new())
-        .await
-        .unwrap();
+    let first = send_without_credential(&engine, OutboundRequest::get(&url)).await;
     assert_eq!(first.status, 200);
     // One lookup for one request: the connector used the checked answer, it did not ask again.
     assert_eq!(resolver.lookups.load(Ordering::SeqCst), 1);
-    let error = engine
-        .send(OutboundRequest::get(&url), None, &EgressContext::new())
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, &url, None).await;
     assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED");
     assert_eq!(resolver.lookups.load(Ordering::SeqCst), 2);
     assert_eq!(server.received_requests().await.unwrap().len(), 1);

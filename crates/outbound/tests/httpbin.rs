@@ -170,24 +170,11 @@ async fn redirect_limit_is_five() {
         return;
     };
     let engine = loopback_engine();
-    let five = engine
-        .send(
-            OutboundRequest::get(format!("{base}/redirect/5")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let five =
+        send_without_credential(&engine, OutboundRequest::get(format!("{base}/redirect/5"))).await;
     assert_eq!(five.status, 200);
     assert_eq!(five.redirects, 5);
-    let error = engine
-        .send(
-            OutboundRequest::get(format!("{base}/redirect/6")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, format!("{base}/redirect/6"), None).await;
     assert_eq!(error.code(), "TOO_MANY_REDIRECTS");
     assert!(error.to_string().contains("more than 5"), "{error}");
 
@@ -210,14 +197,7 @@ async fn slow_responses_time_out_with_a_clear_error() {
         ..loopback_config()
     });
     let started = Instant::now();
-    let error = engine
-        .send(
-            OutboundRequest::get(format!("{base}/delay/4")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, format!("{base}/delay/4"), None).await;
     assert_eq!(error.code(), "TIMEOUT");
     assert!(error.to_string().contains("timed out after 1 s"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -293,24 +273,15 @@ async fn responses_over_the_size_cap_are_refused() {
         max_response_bytes: 1024,
         ..loopback_config()
     });
-    let exact = engine
-        .send(
-            OutboundRequest::get(format!("{base}/bytes/1024")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let exact =
+        send_without_credential(&engine, OutboundRequest::get(format!("{base}/bytes/1024"))).await;
     assert_eq!(exact.body.len(), 1024);
     // HEAD announces a length over the cap without sending a body: not an error.
-    let head = engine
-        .send(
-            OutboundRequest::new(trestle_outbound::Method::Head, format!("{base}/bytes/2048")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let head = send_without_credential(
+        &engine,
+        OutboundRequest::new(trestle_outbound::Method::Head, format!("{base}/bytes/2048")),
+    )
+    .await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
     for url in [
@@ -319,23 +290,17 @@ async fn responses_over_the_size_cap_are_refused() {
         // Chunked, no length: reading stops past the cap.
         format!("{base}/stream-bytes/65536?chunk_size=256"),
     ] {
-        let error = engine
-            .send(OutboundRequest::get(&url), None, &EgressContext::new())
-            .await
-            .unwrap_err();
+        let error = error_of_get(&engine, &url, None).await;
         assert_eq!(error.code(), "RESPONSE_TOO_LARGE", "{url}");
         assert!(error.to_string().contains("1024 bytes"), "{error}");
     }
     let default_cap = loopback_engine();
     assert_eq!(default_cap.config().max_response_bytes, 5 * 1024 * 1024);
-    let streamed = default_cap
-        .send(
-            OutboundRequest::get(format!("{base}/stream-bytes/65536?chunk_size=1024")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let streamed = send_without_credential(
+        &default_cap,
+        OutboundRequest::get(format!("{base}/stream-bytes/65536?chunk_size=1024")),
+    )
+    .await;
     assert_eq!(streamed.body.len(), 65536);
 }
 
@@ -345,14 +310,7 @@ async fn httpbin_is_refused_without_the_allow_list() {
         return;
     };
     let strict = common::engine(OutboundConfig::default());
-    let error = strict
-        .send(
-            OutboundRequest::get(format!("{base}/get")),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap_err();
+    let error = error_of_get(&strict, format!("{base}/get"), None).await;
     assert_eq!(error.code(), "EGRESS_ADDRESS_BLOCKED");
 }
 

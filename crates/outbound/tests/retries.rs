@@ -12,7 +12,7 @@ use common::*;
 use futures::future::BoxFuture;
 use trestle_outbound::{
     CredentialAttachment, CredentialSource, EgressContext, Method, OutboundConfig, OutboundError,
-    OutboundRequest, RetryPolicy, StaticHostList,
+    OutboundRequest, OutboundResponse, RetryPolicy, StaticHostList,
 };
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -59,14 +59,11 @@ async fn get_is_retried_after_503_honouring_retry_after_seconds() {
     )
     .await;
     let started = Instant::now();
-    let response = retrying_engine()
-        .send(
-            OutboundRequest::get(format!("{}/flaky", server.uri())),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let response = send_without_credential(
+        &retrying_engine(),
+        OutboundRequest::get(format!("{}/flaky", server.uri())),
+    )
+    .await;
     assert_eq!(response.status, 200);
     assert_eq!(response.attempts, 2);
     assert_eq!(response.text(), "recovered");
@@ -88,14 +85,11 @@ async fn rate_limit_reset_header_sets_the_wait() {
     )
     .await;
     let started = Instant::now();
-    let response = retrying_engine()
-        .send(
-            OutboundRequest::new(Method::Put, format!("{}/limited", server.uri())),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let response = send_without_credential(
+        &retrying_engine(),
+        OutboundRequest::new(Method::Put, format!("{}/limited", server.uri())),
+    )
+    .await;
     assert_eq!(response.status, 200);
     assert_eq!(response.attempts, 2);
     assert!(started.elapsed() >= Duration::from_millis(950));
@@ -110,14 +104,11 @@ async fn a_wait_beyond_the_cap_returns_the_429_at_once() {
         .mount(&server)
         .await;
     let started = Instant::now();
-    let response = retrying_engine()
-        .send(
-            OutboundRequest::get(format!("{}/busy", server.uri())),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let response = send_without_credential(
+        &retrying_engine(),
+        OutboundRequest::get(format!("{}/busy", server.uri())),
+    )
+    .await;
     assert_eq!(response.status, 429);
     assert_eq!(response.attempts, 1);
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -131,14 +122,11 @@ async fn exhausted_retries_return_the_last_error_status() {
         .expect(3)
         .mount(&server)
         .await;
-    let response = retrying_engine()
-        .send(
-            OutboundRequest::new(Method::Delete, format!("{}/down", server.uri())),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let response = send_without_credential(
+        &retrying_engine(),
+        OutboundRequest::new(Method::Delete, format!("{}/down", server.uri())),
+    )
+    .await;
     assert_eq!(response.status, 502);
     assert_eq!(response.attempts, 3);
     assert_eq!(response.text(), "bad gateway");
@@ -161,14 +149,11 @@ async fn post_and_patch_are_not_retried_unless_asked() {
         .await;
     let engine = retrying_engine();
     for method in [Method::Post, Method::Patch] {
-        let response = engine
-            .send(
-                OutboundRequest::new(method, format!("{}/create", server.uri())),
-                None,
-                &EgressContext::new(),
-            )
-            .await
-            .unwrap();
+        let response = send_without_credential(
+            &engine,
+            OutboundRequest::new(method, format!("{}/create", server.uri())),
+        )
+        .await;
         assert_eq!(response.status, 503);
         assert_eq!(response.attempts, 1);
     }
@@ -195,14 +180,11 @@ async fn error_statuses_are_returned_not_thrown() {
         )
         .mount(&server)
         .await;
-    let response = retrying_engine()
-        .send(
-            OutboundRequest::get(format!("{}/missing", server.uri())),
-            None,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let response = send_without_credential(
+        &retrying_engine(),
+        OutboundRequest::get(format!("{}/missing", server.uri())),
+    )
+    .await;
     assert_eq!(response.status, 404);
     assert_eq!(response.attempts, 1);
     let detailed = response.detailed();
@@ -232,6 +214,29 @@ impl RefreshingSource {
         )
         .with_header("Authorization", format!("Zoho-oauthtoken {token}"))
     }
+}
+
+impl RefreshingSource {
+    /// A connection to the loopback stand-in that has not refreshed yet.
+    fn on_loopback(can_refresh: bool) -> Self {
+        RefreshingSource {
+            hosts: vec!["127.0.0.1".to_owned()],
+            refreshes: AtomicUsize::new(0),
+            can_refresh,
+        }
+    }
+}
+
+/// GETs the stand-in's Leads through a retrying engine with the credential `source` gives.
+async fn get_leads(server: &MockServer, source: &RefreshingSource) -> OutboundResponse {
+    retrying_engine()
+        .send_with_credential_source(
+            OutboundRequest::get(format!("{}/crm/v2/Leads", server.uri())),
+            source,
+            &EgressContext::new(),
+        )
+        .await
+        .unwrap()
 }
 
 impl CredentialSource for RefreshingSource {
@@ -273,19 +278,8 @@ async fn zoho_style_api() -> MockServer {
 #[tokio::test]
 async fn a_401_is_retried_once_with_a_fresh_credential() {
     let server = zoho_style_api().await;
-    let source = RefreshingSource {
-        hosts: vec!["127.0.0.1".to_owned()],
-        refreshes: AtomicUsize::new(0),
-        can_refresh: true,
-    };
-    let response = retrying_engine()
-        .send_with_credential_source(
-            OutboundRequest::get(format!("{}/crm/v2/Leads", server.uri())),
-            &source,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let source = RefreshingSource::on_loopback(true);
+    let response = get_leads(&server, &source).await;
     assert_eq!(response.status, 200);
     assert_eq!(
         response.json().unwrap(),
@@ -298,19 +292,8 @@ async fn a_401_is_retried_once_with_a_fresh_credential() {
 #[tokio::test]
 async fn a_401_without_a_refresh_is_returned_to_the_script() {
     let server = zoho_style_api().await;
-    let source = RefreshingSource {
-        hosts: vec!["127.0.0.1".to_owned()],
-        refreshes: AtomicUsize::new(0),
-        can_refresh: false,
-    };
-    let response = retrying_engine()
-        .send_with_credential_source(
-            OutboundRequest::get(format!("{}/crm/v2/Leads", server.uri())),
-            &source,
-            &EgressContext::new(),
-        )
-        .await
-        .unwrap();
+    let source = RefreshingSource::on_loopback(false);
+    let response = get_leads(&server, &source).await;
     assert_eq!(response.status, 401);
     assert_eq!(
         response.json().unwrap(),

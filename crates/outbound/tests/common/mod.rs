@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use trestle_outbound::{
-    CredentialAttachment, EgressPolicy, HostResolver, OutboundConfig, OutboundEngine, RetryPolicy,
-    StaticHostList,
+    CredentialAttachment, EgressContext, EgressPolicy, HostResolver, OutboundConfig,
+    OutboundEngine, OutboundError, OutboundRequest, OutboundResponse, RetryPolicy, StaticHostList,
 };
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -87,4 +89,38 @@ pub fn assert_no_secret(text: &str) {
         !redactor.contains_secret(text),
         "a credential value leaked into: {text}"
     );
+}
+
+/// The error the engine answers a GET of `url` with (no host routes); a response fails the test.
+pub async fn error_of_get(
+    engine: &OutboundEngine,
+    url: impl Into<String>,
+    credential: Option<&CredentialAttachment>,
+) -> OutboundError {
+    engine
+        .send(OutboundRequest::get(url), credential, &EgressContext::new())
+        .await
+        .unwrap_err()
+}
+
+/// A stand-in that fails the test (when dropped) if any request reached it.
+pub async fn server_that_must_not_be_reached() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Sends `request` without a credential or host routes; an error fails the test.
+pub async fn send_without_credential(
+    engine: &OutboundEngine,
+    request: OutboundRequest,
+) -> OutboundResponse {
+    engine
+        .send(request, None, &EgressContext::new())
+        .await
+        .unwrap()
 }
