@@ -4,13 +4,15 @@
 //! insta snapshots with ids, times, ports and secrets redacted; exit codes are asserted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read};
+mod support;
+
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
+use support::{BINARY, field, peer, serve_command, spawn_and_wait_for_banner, trestle_admin};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_trestle");
 const SERVICE_CLIENT_SECRET: &str = "acme-client-secret-0123456789";
 
 /// A `trestle serve` on its own data folder, with a developer's API token.
@@ -30,26 +32,10 @@ impl TestServer {
     /// Starts `trestle serve` with these extra flags.
     fn start_with(extra_serve_flags: &[&str]) -> TestServer {
         let data_dir = tempfile::tempdir().unwrap();
-        let admin = |args: &[&str]| {
-            let output = Command::new(BINARY)
-                .arg("admin")
-                .args(args)
-                .arg("--data-dir")
-                .arg(data_dir.path())
-                .env_remove("TRESTLE_DB")
-                .env_remove("TRESTLE_CONFIG")
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "admin {args:?}: {output:?}");
-            String::from_utf8(output.stdout).unwrap()
-        };
+        let data_dir_flag = [OsStr::new("--data-dir"), data_dir.path().as_os_str()];
+        let admin = |args: &[&str]| trestle_admin(args.iter().map(OsStr::new).chain(data_dir_flag));
         let created = admin(&["create-org", "--name", "Acme"]);
-        let organization_id = created
-            .lines()
-            .find_map(|line| line.strip_prefix("organization: "))
-            .unwrap()
-            .trim()
-            .to_owned();
+        let organization_id = field(&created, "organization: ").to_owned();
         admin(&[
             "create-user",
             "--email",
@@ -74,39 +60,14 @@ impl TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let listen = listener.local_addr().unwrap().to_string();
         drop(listener);
-        let mut child = Command::new(BINARY)
-            .args([
-                "serve",
-                "--listen",
-                &listen,
-                "--allow-http-loopback-services",
-                "--data-dir",
-            ])
+        let mut command = serve_command(&listen);
+        command
+            .arg("--allow-http-loopback-services")
+            .arg("--data-dir")
             .arg(data_dir.path())
             .args(extra_serve_flags)
-            .env_remove("TRESTLE_DB")
-            .env_remove("TRESTLE_CONFIG")
-            .env_remove("TRESTLE_LISTEN")
-            .env_remove("TRESTLE_PUBLIC_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        loop {
-            let mut line = String::new();
-            assert!(
-                reader.read_line(&mut line).unwrap() > 0,
-                "trestle serve exited early"
-            );
-            if line.starts_with("Press Ctrl-C") {
-                break;
-            }
-        }
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
-        });
+            .stderr(Stdio::null());
+        let (child, _) = spawn_and_wait_for_banner(command);
         TestServer {
             child,
             url: format!("http://{listen}"),
@@ -271,19 +232,6 @@ fn find_uuid(text: &str) -> Option<(usize, usize)> {
         });
         shaped.then_some((start, start + 36))
     })
-}
-
-fn peer(variable: &str, test: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ if std::env::var("CI").is_ok_and(|value| value == "true") => {
-            panic!("{variable} must be set in CI (scripts/peers.sh sets it)")
-        }
-        _ => {
-            eprintln!("SKIPPED: {test} needs {variable}");
-            None
-        }
-    }
 }
 
 #[test]

@@ -2,12 +2,17 @@
 //! working (and shown only once), `trestle admin`, and graceful shutdown on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_trestle");
+use support::{
+    BINARY, announced_url, field, serve_command, spawn_and_wait_for_banner, trestle_admin,
+};
 
 /// A `trestle serve` child process and the lines of its banner.
 struct ServeProcess {
@@ -18,40 +23,14 @@ struct ServeProcess {
 
 impl ServeProcess {
     fn start(data_dir: &std::path::Path) -> ServeProcess {
-        let mut child = Command::new(BINARY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut command = serve_command("127.0.0.1:0");
+        command
+            .arg("--data-dir")
             .arg(data_dir)
-            .env_remove("TRESTLE_DB")
-            .env_remove("TRESTLE_CONFIG")
-            .env_remove("TRESTLE_LISTEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut reader = BufReader::new(stdout);
-        let mut banner = Vec::new();
-        loop {
-            let mut line = String::new();
-            let read = reader.read_line(&mut line).unwrap();
-            assert!(
-                read > 0,
-                "trestle serve exited early; banner so far: {banner:?}"
-            );
-            let line = line.trim_end().to_owned();
-            let last = line.starts_with("Press Ctrl-C");
-            banner.push(line);
-            if last {
-                break;
-            }
-        }
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
-        });
-        let address = banner[0]
-            .strip_prefix("Trestle is running at http://")
+            .stderr(Stdio::null());
+        let (child, banner) = spawn_and_wait_for_banner(command);
+        let address = announced_url(&banner)
+            .strip_prefix("http://")
             .unwrap()
             .to_owned();
         ServeProcess {
@@ -227,30 +206,10 @@ fn sigterm_lets_a_request_in_flight_finish() {
 #[test]
 fn admin_commands_work_on_the_database_without_a_server() {
     let data_dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let output = Command::new(BINARY)
-            .arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env_remove("TRESTLE_DB")
-            .env_remove("TRESTLE_CONFIG")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "trestle admin {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let data_dir_flag = [OsStr::new("--data-dir"), data_dir.path().as_os_str()];
+    let run = |args: &[&str]| trestle_admin(args.iter().map(OsStr::new).chain(data_dir_flag));
     let created = run(&["create-org", "--name", "Zylker"]);
-    let organization_id = created
-        .lines()
-        .find_map(|line| line.strip_prefix("organization: "))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let organization_id = field(&created, "organization: ").to_owned();
     assert!(run(&["list-orgs"]).contains("\tZylker"));
     let user = run(&[
         "create-user",
@@ -273,10 +232,7 @@ fn admin_commands_work_on_the_database_without_a_server() {
     ]);
     assert!(token.trim().starts_with("trestle_"), "{token}");
     let reset = run(&["reset-password", "--email", "dev@zylker.test"]);
-    let new_password = reset
-        .lines()
-        .find_map(|line| line.strip_prefix("one-time password: "))
-        .unwrap();
+    let new_password = field(&reset, "one-time password: ");
     assert_eq!(new_password.len(), 24);
 
     // The token works against a server on the same data folder.

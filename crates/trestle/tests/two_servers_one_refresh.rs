@@ -10,15 +10,19 @@
 //! (launch on one process, callback on the other).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::{Child, Stdio};
 use std::time::Duration;
+
+use support::{
+    announced_url, field, peer, serve_command, spawn_and_wait_for_banner, trestle_admin,
+};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_trestle");
 const USES_PER_PROCESS: usize = 250;
 const OPERATOR_EMAIL: &str = "operator@load.test";
 const OPERATOR_PASSWORD: &str = "a long operator password 42";
@@ -33,46 +37,23 @@ struct ServeProcess {
 
 impl ServeProcess {
     fn start(database_url: &str, master_key: &str, data_dir: &std::path::Path) -> ServeProcess {
-        let mut child = Command::new(BINARY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", database_url])
-            .arg("--allow-http-loopback-services")
+        let mut command = serve_command("127.0.0.1:0");
+        command
+            .args(["--db", database_url, "--allow-http-loopback-services"])
             .arg("--data-dir")
             .arg(data_dir)
             .env("TRESTLE_MASTER_KEY", master_key)
             .env("TRESTLE_LOG", "error")
-            .env_remove("TRESTLE_CONFIG")
-            .env_remove("TRESTLE_PUBLIC_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut reader = BufReader::new(stdout);
-        let mut banner = Vec::new();
-        loop {
-            let mut line = String::new();
-            let read = reader.read_line(&mut line).unwrap();
-            assert!(read > 0, "trestle serve exited early; banner: {banner:?}");
-            let line = line.trim_end().to_owned();
-            let last = line.starts_with("Press Ctrl-C");
-            banner.push(line);
-            if last {
-                break;
-            }
-        }
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
-        });
-        let base_url = banner[0]
-            .strip_prefix("Trestle is running at ")
-            .unwrap()
-            .to_owned();
+            .stderr(Stdio::inherit());
+        let (child, banner) = spawn_and_wait_for_banner(command);
         assert!(
             !banner.iter().any(|line| line.contains("password")),
             "the database had an operator already: no first-run administrator: {banner:?}"
         );
-        ServeProcess { child, base_url }
+        ServeProcess {
+            child,
+            base_url: announced_url(&banner),
+        }
     }
 }
 
@@ -85,26 +66,7 @@ impl Drop for ServeProcess {
 
 /// Runs `trestle admin ...` on the database and returns its stdout.
 fn admin(database_url: &str, arguments: &[&str]) -> String {
-    let output = Command::new(BINARY)
-        .args(["admin", "--db", database_url])
-        .args(arguments)
-        .env_remove("TRESTLE_CONFIG")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "trestle admin {arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn field<'a>(output: &'a str, label: &str) -> &'a str {
-    output
-        .lines()
-        .find_map(|line| line.strip_prefix(label))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no `{label}` in {output}"))
+    trestle_admin(["--db", database_url].iter().chain(arguments))
 }
 
 /// A fresh database on the test cluster, so the two servers share nothing but it.
@@ -120,24 +82,12 @@ async fn fresh_postgres_database(base_url: &str) -> String {
     format!("{prefix}/{name}")
 }
 
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("TRESTLE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test} needs TRESTLE_TEST_POSTGRES_URL (CI=true)")
-        }
-        _ => {
-            eprintln!("SKIPPED: {test} needs TRESTLE_TEST_POSTGRES_URL");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_uses_from_two_server_processes_refresh_once() {
-    let Some(cluster_url) =
-        postgres_url("five_hundred_uses_from_two_server_processes_refresh_once")
-    else {
+    let Some(cluster_url) = peer(
+        "TRESTLE_TEST_POSTGRES_URL",
+        "five_hundred_uses_from_two_server_processes_refresh_once",
+    ) else {
         return;
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
