@@ -8,8 +8,8 @@
 mod bigin_support;
 mod common;
 
-use bigin_support::{bigin, crm_token, entry};
-use common::{Backend, TestServer};
+use bigin_support::{RecordsApi, bigin, crm_token, entry};
+use common::{Backend, TestOrganization, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -24,45 +24,52 @@ backend_tests!(
 const ALL_SCOPES: &str =
     "ZohoBigin.modules.ALL,ZohoBigin.settings.ALL,ZohoBigin.users.ALL,ZohoBigin.org.ALL";
 
+/// An access token of the CRM API with every scope, granted by `organization`'s admin for
+/// `environment`.
+async fn full_access_token(
+    server: &TestServer,
+    organization: &TestOrganization,
+    environment: &str,
+) -> String {
+    crm_token(
+        server,
+        &organization.admin_token,
+        &organization.id.to_string(),
+        ALL_SCOPES,
+        environment,
+    )
+    .await
+    .access_token
+}
+
 async fn records_contract(backend: Backend) {
     let server = TestServer::start(backend).await;
     let organization = server.organization_with_members("Acme").await;
-    let org_id = organization.id.to_string();
-    let token = crm_token(
-        &server,
-        &organization.admin_token,
-        &org_id,
-        ALL_SCOPES,
-        "production",
-    )
-    .await;
-    let token = token.access_token.as_str();
-    let mut calls = Vec::new();
+    let token = full_access_token(&server, &organization, "production").await;
+    let mut api = RecordsApi::new(&server, &token);
 
-    let (status, body) = bigin(
-        &server,
-        Method::POST,
-        "/bigin/v2/Accounts",
-        token,
-        Some(json!({ "data": [{ "Account_Name": "Acme Corp", "Phone": "+1 555 0100" }] })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let body = api
+        .expect(
+            "insert account",
+            Method::POST,
+            "/bigin/v2/Accounts",
+            Some(json!({ "data": [{ "Account_Name": "Acme Corp", "Phone": "+1 555 0100" }] })),
+            StatusCode::CREATED,
+        )
+        .await;
     let account_id = body["data"][0]["details"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    calls.push(entry("insert account", status, &body));
 
-    let (status, body) = bigin(&server, Method::POST, "/bigin/v2/Contacts", token, Some(json!({
+    let body = api.expect("insert two contacts", Method::POST, "/bigin/v2/Contacts", Some(json!({
         "data": [
             { "First_Name": "Priya", "Last_Name": "Natarajan", "Email": "priya@example.org",
               "Phone": "+1 555 0101", "Account_Name": { "id": account_id }, "Tag": [{ "name": "VIP" }] },
             { "Last_Name": "Doe", "Email": "doe@example.org", "Mailing_City": "Austin" }
         ],
         "trigger": ["workflow"]
-    }))).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    })), StatusCode::CREATED).await;
     let priya = body["data"][0]["details"]["id"]
         .as_str()
         .unwrap()
@@ -71,52 +78,48 @@ async fn records_contract(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    calls.push(entry("insert two contacts", status, &body));
 
-    let (status, body) = bigin(
-        &server,
-        Method::POST,
-        "/bigin/v2/Contacts",
-        token,
-        Some(json!({
-            "data": [
-                { "Last_Name": "Ok", "Email": "ok@example.org" },
-                { "First_Name": "No last name" },
-                { "Last_Name": "Bad", "Email": "not an email" },
-                { "Last_Name": "Dup", "Email": "PRIYA@example.org" },
-                { "Last_Name": "Lookup", "Account_Name": { "id": "1234567890123456789" } },
-                { "Last_Name": "Unknown", "No_Such_Field": 1 }
-            ]
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body = api
+        .expect(
+            "insert mixed batch",
+            Method::POST,
+            "/bigin/v2/Contacts",
+            Some(json!({
+                "data": [
+                    { "Last_Name": "Ok", "Email": "ok@example.org" },
+                    { "First_Name": "No last name" },
+                    { "Last_Name": "Bad", "Email": "not an email" },
+                    { "Last_Name": "Dup", "Email": "PRIYA@example.org" },
+                    { "Last_Name": "Lookup", "Account_Name": { "id": "1234567890123456789" } },
+                    { "Last_Name": "Unknown", "No_Such_Field": 1 }
+                ]
+            })),
+            StatusCode::ACCEPTED,
+        )
+        .await;
     let ok_id = body["data"][0]["details"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    calls.push(entry("insert mixed batch", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "insert all failed",
         Method::POST,
         "/bigin/v2/Contacts",
-        token,
         Some(json!({ "data": [{ "First_Name": "x" }] })),
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("insert all failed", status, &body));
 
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        &format!("/bigin/v2/Contacts/{priya}"),
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let body = api
+        .expect(
+            "get contact",
+            Method::GET,
+            &format!("/bigin/v2/Contacts/{priya}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(body["data"][0]["Account_Name"]["name"], "Acme Corp");
     assert_eq!(body["data"][0]["Full_Name"], "Priya Natarajan");
     assert!(
@@ -126,58 +129,49 @@ async fn records_contract(backend: Backend) {
             .bytes()
             .all(|b| b.is_ascii_digit())
     );
-    calls.push(entry("get contact", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "get contact with fields",
         Method::GET,
         &format!("/bigin/v2/Contacts/{priya}?fields=Last_Name,Email"),
-        token,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    calls.push(entry("get contact with fields", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "get missing contact",
         Method::GET,
         "/bigin/v2/Contacts/1234567890123456789",
-        token,
         None,
+        StatusCode::NO_CONTENT,
     )
     .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    calls.push(entry("get missing contact", status, &body));
 
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts?fields=Last_Name,Email,Account_Name&sort_by=id&sort_order=asc",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let body = api
+        .expect(
+            "list contacts",
+            Method::GET,
+            "/bigin/v2/Contacts?fields=Last_Name,Email,Account_Name&sort_by=id&sort_order=asc",
+            None,
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(body["info"]["count"], 3);
-    calls.push(entry("list contacts", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "update one",
         Method::PUT,
         &format!("/bigin/v2/Contacts/{doe}"),
-        token,
         Some(json!({ "data": [{ "Phone": "555 0199", "Mailing_City": null }] })),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    calls.push(entry("update one", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "update bulk mixed",
         Method::PUT,
         "/bigin/v2/Contacts",
-        token,
         Some(json!({
             "data": [
                 { "id": doe, "Title": "CTO" },
@@ -186,54 +180,49 @@ async fn records_contract(backend: Backend) {
                 { "id": ok_id, "Last_Name": "" }
             ]
         })),
+        StatusCode::ACCEPTED,
     )
     .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    calls.push(entry("update bulk mixed", status, &body));
 
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        &format!("/bigin/v2/Contacts/{doe}?fields=Phone,Mailing_City,Title"),
-        token,
-        None,
-    )
-    .await;
+    let body = api
+        .record(
+            "get after update",
+            Method::GET,
+            &format!("/bigin/v2/Contacts/{doe}?fields=Phone,Mailing_City,Title"),
+            None,
+        )
+        .await;
     assert_eq!(body["data"][0]["Phone"], "555 0199");
     assert_eq!(body["data"][0]["Mailing_City"], Value::Null);
     assert_eq!(body["data"][0]["Title"], "CTO");
-    calls.push(entry("get after update", status, &body));
 
-    let (status, body) = bigin(
-        &server,
-        Method::POST,
-        "/bigin/v2/Contacts/upsert",
-        token,
-        Some(json!({
-            "data": [
-                { "Last_Name": "Natarajan-Rao", "Email": "priya@example.org" },
-                { "Last_Name": "Newcomer", "Email": "new@example.org" }
-            ],
-            "duplicate_check_fields": ["Email"]
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = api
+        .expect(
+            "upsert",
+            Method::POST,
+            "/bigin/v2/Contacts/upsert",
+            Some(json!({
+                "data": [
+                    { "Last_Name": "Natarajan-Rao", "Email": "priya@example.org" },
+                    { "Last_Name": "Newcomer", "Email": "new@example.org" }
+                ],
+                "duplicate_check_fields": ["Email"]
+            })),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(body["data"][0]["action"], "update");
     assert_eq!(body["data"][0]["details"]["id"], priya.as_str());
     assert_eq!(body["data"][1]["action"], "insert");
-    calls.push(entry("upsert", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "upsert on a non-unique field",
         Method::POST,
         "/bigin/v2/Contacts/upsert",
-        token,
         Some(json!({ "data": [{ "Last_Name": "x" }], "duplicate_check_fields": ["Last_Name"] })),
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("upsert on a non-unique field", status, &body));
 
     for (label, query) in [
         (
@@ -252,100 +241,80 @@ async fn records_contract(backend: Backend) {
             "criteria=(Last_Name:equals:Doe)&email=priya@example.org",
         ),
     ] {
-        let (status, body) = bigin(
-            &server,
+        api.expect(
+            label,
             Method::GET,
             &format!(
                 "/bigin/v2/Contacts/search?{}&fields=Last_Name,Email",
                 query.replace('+', "%2B")
             ),
-            token,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    api.expect(
+        "search without matches",
+        Method::GET,
+        "/bigin/v2/Contacts/search?criteria=(Last_Name:equals:Nobody)",
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    api.expect(
+        "search unknown field",
+        Method::GET,
+        "/bigin/v2/Contacts/search?criteria=(Nope:equals:x)",
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    api.expect(
+        "search malformed criteria",
+        Method::GET,
+        "/bigin/v2/Contacts/search?criteria=(Last_Name:equals",
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    api.expect(
+        "search without criteria",
+        Method::GET,
+        "/bigin/v2/Contacts/search",
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+
+    let body = api
+        .record(
+            "count",
+            Method::GET,
+            "/bigin/v2/Contacts/actions/count",
             None,
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{label}: {body}");
-        calls.push(entry(label, status, &body));
-    }
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts/search?criteria=(Last_Name:equals:Nobody)",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    calls.push(entry("search without matches", status, &body));
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts/search?criteria=(Nope:equals:x)",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("search unknown field", status, &body));
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts/search?criteria=(Last_Name:equals",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("search malformed criteria", status, &body));
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts/search",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("search without criteria", status, &body));
-
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts/actions/count",
-        token,
-        None,
-    )
-    .await;
     assert_eq!(body["count"], 4);
-    calls.push(entry("count", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "delete one",
         Method::DELETE,
         &format!("/bigin/v2/Contacts/{doe}"),
-        token,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    calls.push(entry("delete one", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "delete ids mixed",
         Method::DELETE,
         &format!("/bigin/v2/Contacts?ids={ok_id},{doe},abc"),
-        token,
         None,
+        StatusCode::ACCEPTED,
     )
     .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    calls.push(entry("delete ids mixed", status, &body));
-    let (status, _) = bigin(
-        &server,
-        Method::GET,
-        &format!("/bigin/v2/Contacts/{doe}"),
-        token,
-        None,
-    )
-    .await;
+    let (status, _) = api
+        .call(Method::GET, &format!("/bigin/v2/Contacts/{doe}"), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // The change events were written with the records.
@@ -362,31 +331,23 @@ async fn records_contract(backend: Backend) {
             .any(|event| event.triggers == json!(["workflow"]))
     );
 
-    insta::assert_json_snapshot!("records_contract", Value::Array(calls));
+    insta::assert_json_snapshot!("records_contract", api.snapshot());
 }
 
 async fn errors_contract(backend: Backend) {
     let server = TestServer::start(backend).await;
     let organization = server.organization_with_members("Acme").await;
-    let org_id = organization.id.to_string();
-    let token = crm_token(
-        &server,
-        &organization.admin_token,
-        &org_id,
-        ALL_SCOPES,
-        "production",
-    )
-    .await;
+    let token = full_access_token(&server, &organization, "production").await;
     let read_only = crm_token(
         &server,
         &organization.admin_token,
-        &org_id,
+        &organization.id.to_string(),
         "ZohoBigin.modules.contacts.READ",
         "production",
     )
     .await;
-    let token = token.access_token.as_str();
-    let mut calls = Vec::new();
+    let mut api = RecordsApi::new(&server, &token);
+    let read_only_api = RecordsApi::new(&server, &read_only.access_token);
 
     let response = server
         .client
@@ -396,7 +357,7 @@ async fn errors_contract(backend: Backend) {
         .unwrap();
     let (status, body) = common::read(response).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    calls.push(entry("no authorization header", status, &body));
+    api.push("no authorization header", status, &body);
     let response = server
         .client
         .get(server.url("/bigin/v2/Contacts?fields=Email"))
@@ -405,7 +366,7 @@ async fn errors_contract(backend: Backend) {
         .await
         .unwrap();
     let (status, body) = common::read(response).await;
-    calls.push(entry("garbled authorization header", status, &body));
+    api.push("garbled authorization header", status, &body);
     let (status, body) = bigin(
         &server,
         Method::GET,
@@ -415,11 +376,11 @@ async fn errors_contract(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    calls.push(entry("unknown token", status, &body));
+    api.push("unknown token", status, &body);
     let response = server
         .client
         .get(server.url("/bigin/v2/Contacts?fields=Email"))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -459,10 +420,10 @@ async fn errors_contract(backend: Backend) {
             None,
         ),
     ] {
-        let (status, body) = bigin(&server, method, path, &read_only.access_token, body).await;
+        let (status, body) = read_only_api.call(method, path, body).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{label}");
         assert_eq!(body["code"], "OAUTH_SCOPE_MISMATCH", "{label}");
-        calls.push(entry(label, status, &body));
+        api.push(label, status, &body);
     }
 
     let huge: Vec<Value> = (0..101)
@@ -589,9 +550,7 @@ async fn errors_contract(backend: Backend) {
             StatusCode::METHOD_NOT_ALLOWED,
         ),
     ] {
-        let (status, body) = bigin(&server, method, path, token, body).await;
-        assert_eq!(status, expected, "{label}: {body}");
-        calls.push(entry(label, status, &body));
+        api.expect(label, method, path, body, expected).await;
     }
 
     let response = server
@@ -605,63 +564,45 @@ async fn errors_contract(backend: Backend) {
         .unwrap();
     let (status, body) = common::read(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("malformed JSON", status, &body));
-    let (status, _) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts?fields=Email",
-        token,
-        None,
-    )
-    .await;
+    api.push("malformed JSON", status, &body);
+    let (status, _) = api
+        .call(Method::GET, "/bigin/v2/Contacts?fields=Email", None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "bad input changed nothing");
 
-    insta::assert_json_snapshot!("errors_contract", Value::Array(calls));
+    insta::assert_json_snapshot!("errors_contract", api.snapshot());
 }
 
 async fn metadata_contract(backend: Backend) {
     let server = TestServer::start(backend).await;
     let organization = server.organization_with_members("Acme").await;
-    let org_id = organization.id.to_string();
-    let token = crm_token(
-        &server,
-        &organization.admin_token,
-        &org_id,
-        ALL_SCOPES,
-        "production",
-    )
-    .await;
-    let token = token.access_token.as_str();
-    let mut calls = Vec::new();
+    let token = full_access_token(&server, &organization, "production").await;
+    let mut api = RecordsApi::new(&server, &token);
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "settings modules",
         Method::GET,
         "/bigin/v2/settings/modules",
-        token,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    calls.push(entry("settings modules", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.record(
+        "settings module Contacts",
         Method::GET,
         "/bigin/v2/settings/modules/Contacts",
-        token,
         None,
     )
     .await;
-    calls.push(entry("settings module Contacts", status, &body));
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/settings/fields?module=Contacts",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let body = api
+        .expect(
+            "settings fields Contacts",
+            Method::GET,
+            "/bigin/v2/settings/fields?module=Contacts",
+            None,
+            StatusCode::OK,
+        )
+        .await;
     assert!(body["fields"].as_array().unwrap().iter().all(|field| {
         field["id"]
             .as_str()
@@ -669,41 +610,34 @@ async fn metadata_contract(backend: Backend) {
             .bytes()
             .all(|byte| byte.is_ascii_digit())
     }));
-    calls.push(entry("settings fields Contacts", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "settings fields without module",
         Method::GET,
         "/bigin/v2/settings/fields",
-        token,
         None,
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("settings fields without module", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "settings fields unknown module",
         Method::GET,
         "/bigin/v2/settings/fields?module=Nope",
-        token,
         None,
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("settings fields unknown module", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "create custom field",
         Method::POST,
         "/bigin/v2/settings/fields?module=Contacts",
-        token,
         Some(
             json!({ "fields": [{ "field_label": "Loyalty Tier", "data_type": "picklist",
                                   "pick_list_values": ["Gold", "Silver"] }] }),
         ),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    calls.push(entry("create custom field", status, &body));
     let response = server
         .client
         .post(server.url("/bigin/v2/settings/fields?module=Contacts"))
@@ -718,152 +652,118 @@ async fn metadata_contract(backend: Backend) {
         body["fields"][0]["details"]["api_name"],
         "booksync__Books_Id"
     );
-    calls.push(entry("create topping field", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.push("create topping field", status, &body);
+    api.expect(
+        "duplicate custom field",
         Method::POST,
         "/bigin/v2/settings/fields?module=Contacts",
-        token,
         Some(json!({ "fields": [{ "field_label": "Loyalty Tier", "data_type": "text" }] })),
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("duplicate custom field", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "bad custom field type",
         Method::POST,
         "/bigin/v2/settings/fields?module=Contacts",
-        token,
         Some(json!({ "fields": [{ "field_label": "X", "data_type": "hologram" }] })),
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    calls.push(entry("bad custom field type", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "write custom fields",
         Method::POST,
         "/bigin/v2/Contacts",
-        token,
         Some(json!({
             "data": [{ "Last_Name": "Tiered", "Loyalty_Tier": "Gold", "booksync__Books_Id": "B-1" },
                      { "Last_Name": "Wrong", "Loyalty_Tier": ["Gold"] }]
         })),
+        StatusCode::ACCEPTED,
     )
     .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    calls.push(entry("write custom fields", status, &body));
 
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "create custom module",
         Method::POST,
         "/bigin/v2/settings/modules",
-        token,
         Some(json!({ "modules": [{ "singular_label": "Project", "plural_label": "Projects" }] })),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    calls.push(entry("create custom module", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "insert into custom module",
         Method::POST,
         "/bigin/v2/Projects",
-        token,
         Some(json!({ "data": [{ "Name": "Launch" }] })),
+        StatusCode::CREATED,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    calls.push(entry("insert into custom module", status, &body));
-    let (status, body) = bigin(
-        &server,
+    api.expect(
+        "list custom module",
         Method::GET,
         "/bigin/v2/Projects?fields=Name",
-        token,
         None,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    calls.push(entry("list custom module", status, &body));
 
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/users?type=CurrentUser",
-        token,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let body = api
+        .expect(
+            "current user",
+            Method::GET,
+            "/bigin/v2/users?type=CurrentUser",
+            None,
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(body["users"].as_array().unwrap().len(), 1);
-    calls.push(entry("current user", status, &body));
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/users?type=AllUsers&",
-        token,
-        None,
-    )
-    .await;
+    let (status, body) = api
+        .call(Method::GET, "/bigin/v2/users?type=AllUsers&", None)
+        .await;
     assert_eq!(body["users"].as_array().unwrap().len(), 3);
-    calls.push(entry("all users", status, &body["info"]));
-    let (status, body) = bigin(&server, Method::GET, "/bigin/v2/org", token, None).await;
-    assert_eq!(status, StatusCode::OK);
-    calls.push(entry("org", status, &body));
+    api.push("all users", status, &body["info"]);
+    api.expect("org", Method::GET, "/bigin/v2/org", None, StatusCode::OK)
+        .await;
 
     // The aliases serve the same handlers.
     for prefix in ["/crm/v8", "/bigin/v1"] {
-        let (status, body) = bigin(
-            &server,
-            Method::GET,
-            &format!("{prefix}/Projects?fields=Name"),
-            token,
-            None,
-        )
-        .await;
+        let (status, body) = api
+            .call(Method::GET, &format!("{prefix}/Projects?fields=Name"), None)
+            .await;
         assert_eq!(status, StatusCode::OK, "{prefix}");
         assert_eq!(body["data"][0]["Name"], "Launch");
     }
-    let (status, _) = bigin(&server, Method::GET, "/bigin/v1/Projects", token, None).await;
+    let (status, _) = api.call(Method::GET, "/bigin/v1/Projects", None).await;
     assert_eq!(status, StatusCode::OK, "v1 does not require fields");
 
-    insta::assert_json_snapshot!("metadata_contract", Value::Array(calls));
+    insta::assert_json_snapshot!("metadata_contract", api.snapshot());
 }
 
 async fn paging_contract(backend: Backend) {
     let server = TestServer::start(backend).await;
     let organization = server.organization_with_members("Acme").await;
-    let org_id = organization.id.to_string();
-    let token = crm_token(
-        &server,
-        &organization.admin_token,
-        &org_id,
-        ALL_SCOPES,
-        "production",
-    )
-    .await;
-    let token = token.access_token.as_str();
+    let token = full_access_token(&server, &organization, "production").await;
+    let api = RecordsApi::new(&server, &token);
     let records: Vec<Value> = (0..7)
         .map(|index| json!({ "Last_Name": format!("P{index}") }))
         .collect();
-    let (status, _) = bigin(
-        &server,
-        Method::POST,
-        "/bigin/v2/Contacts",
-        token,
-        Some(json!({ "data": records })),
-    )
-    .await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/bigin/v2/Contacts",
+            Some(json!({ "data": records })),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 
     let mut seen = Vec::new();
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts?fields=Last_Name&per_page=3&sort_order=asc",
-        token,
-        None,
-    )
-    .await;
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/bigin/v2/Contacts?fields=Last_Name&per_page=3&sort_order=asc",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let first_info = body["info"].clone();
     let mut body = body;
@@ -878,14 +778,13 @@ async fn paging_contract(backend: Backend) {
         let Some(next) = body["info"]["next_page_token"].as_str() else {
             break;
         };
-        let (status, next_body) = bigin(
-            &server,
-            Method::GET,
-            &format!("/bigin/v2/Contacts?fields=Last_Name&page_token={next}"),
-            token,
-            None,
-        )
-        .await;
+        let (status, next_body) = api
+            .call(
+                Method::GET,
+                &format!("/bigin/v2/Contacts?fields=Last_Name&page_token={next}"),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
         body = next_body;
     }
@@ -893,37 +792,34 @@ async fn paging_contract(backend: Backend) {
         seen,
         (0..7).map(|index| format!("P{index}")).collect::<Vec<_>>()
     );
-    let (status, page3) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts?fields=Last_Name&per_page=3&page=3&sort_order=asc",
-        token,
-        None,
-    )
-    .await;
+    let (status, page3) = api
+        .call(
+            Method::GET,
+            "/bigin/v2/Contacts?fields=Last_Name&per_page=3&page=3&sort_order=asc",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page3["data"][0]["Last_Name"], "P6");
     assert_eq!(page3["info"]["more_records"], false);
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        &format!(
-            "/bigin/v2/Contacts?fields=Last_Name&page=2&page_token={}",
-            first_info["next_page_token"].as_str().unwrap()
-        ),
-        token,
-        None,
-    )
-    .await;
+    let (status, body) = api
+        .call(
+            Method::GET,
+            &format!(
+                "/bigin/v2/Contacts?fields=Last_Name&page=2&page_token={}",
+                first_info["next_page_token"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, search) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts/search?word=P&per_page=2&page=2",
-        token,
-        None,
-    )
-    .await;
+    let (status, search) = api
+        .call(
+            Method::GET,
+            "/bigin/v2/Contacts/search?word=P&per_page=2&page=2",
+            None,
+        )
+        .await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -943,197 +839,156 @@ async fn tenant_isolation(backend: Backend) {
     let server = TestServer::start(backend).await;
     let acme = server.organization_with_members("Acme").await;
     let globex = server.organization_with_members("Globex").await;
-    let acme_production = crm_token(
-        &server,
-        &acme.admin_token,
-        &acme.id.to_string(),
-        ALL_SCOPES,
-        "production",
-    )
-    .await;
-    let acme_sandbox = crm_token(
-        &server,
-        &acme.admin_token,
-        &acme.id.to_string(),
-        ALL_SCOPES,
-        "sandbox",
-    )
-    .await;
-    let globex_production = crm_token(
-        &server,
-        &globex.admin_token,
-        &globex.id.to_string(),
-        ALL_SCOPES,
-        "production",
-    )
-    .await;
+    let acme_production = full_access_token(&server, &acme, "production").await;
+    let acme_sandbox = full_access_token(&server, &acme, "sandbox").await;
+    let globex_production = full_access_token(&server, &globex, "production").await;
 
-    let (status, body) = bigin(&server, Method::POST, "/bigin/v2/Contacts", &acme_production.access_token,
-        Some(json!({ "data": [{ "Last_Name": "Secret", "Email": "secret@acme.test", "Phone": "5550000" }] }))).await;
+    let acme_api = RecordsApi::new(&server, &acme_production);
+    let (status, body) = acme_api
+        .call(
+            Method::POST,
+            "/bigin/v2/Contacts",
+            Some(json!({ "data": [{ "Last_Name": "Secret", "Email": "secret@acme.test", "Phone": "5550000" }] })),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let secret_id = body["data"][0]["details"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    let secret_path = format!("/bigin/v2/Contacts/{secret_id}");
 
-    for other in [&acme_sandbox.access_token, &globex_production.access_token] {
-        let get = bigin(
-            &server,
-            Method::GET,
-            &format!("/bigin/v2/Contacts/{secret_id}"),
-            other,
-            None,
-        )
-        .await;
-        assert_eq!(get.0, StatusCode::NO_CONTENT, "get");
-        let list = bigin(
-            &server,
-            Method::GET,
-            "/bigin/v2/Contacts?fields=Last_Name",
-            other,
-            None,
-        )
-        .await;
-        assert_eq!(list.0, StatusCode::NO_CONTENT, "list");
-        let ids = bigin(
-            &server,
-            Method::GET,
-            &format!("/bigin/v2/Contacts?fields=Last_Name&ids={secret_id}"),
-            other,
-            None,
-        )
-        .await;
-        assert_eq!(ids.0, StatusCode::NO_CONTENT, "list by ids");
-        for query in [
-            "criteria=(Last_Name:equals:Secret)",
-            "email=secret@acme.test",
-            "phone=5550000",
-            "word=Secret",
-        ] {
-            let search = bigin(
-                &server,
+    for other in [&acme_sandbox, &globex_production] {
+        let other_api = RecordsApi::new(&server, other);
+        for (label, method, path, body, expected_status) in [
+            (
+                "get",
                 Method::GET,
-                &format!("/bigin/v2/Contacts/search?{query}"),
-                other,
+                secret_path.clone(),
                 None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "list",
+                Method::GET,
+                "/bigin/v2/Contacts?fields=Last_Name".to_owned(),
+                None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "list by ids",
+                Method::GET,
+                format!("/bigin/v2/Contacts?fields=Last_Name&ids={secret_id}"),
+                None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "search by criteria",
+                Method::GET,
+                "/bigin/v2/Contacts/search?criteria=(Last_Name:equals:Secret)".to_owned(),
+                None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "search by email",
+                Method::GET,
+                "/bigin/v2/Contacts/search?email=secret@acme.test".to_owned(),
+                None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "search by phone",
+                Method::GET,
+                "/bigin/v2/Contacts/search?phone=5550000".to_owned(),
+                None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "search by word",
+                Method::GET,
+                "/bigin/v2/Contacts/search?word=Secret".to_owned(),
+                None,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                "update one",
+                Method::PUT,
+                secret_path.clone(),
+                Some(json!({ "data": [{ "Last_Name": "Hacked" }] })),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "bulk update",
+                Method::PUT,
+                "/bigin/v2/Contacts".to_owned(),
+                Some(json!({ "data": [{ "id": secret_id, "Last_Name": "Hacked" }] })),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "delete one",
+                Method::DELETE,
+                secret_path.clone(),
+                None,
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "delete ids",
+                Method::DELETE,
+                format!("/bigin/v2/Contacts?ids={secret_id}"),
+                None,
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "lookup to another tenant's record",
+                Method::POST,
+                "/bigin/v2/Contacts".to_owned(),
+                Some(
+                    json!({ "data": [{ "Last_Name": "L", "Reporting_To": { "id": secret_id } }] }),
+                ),
+                StatusCode::BAD_REQUEST,
+            ),
+        ] {
+            let (status, body) = other_api.call(method, &path, body).await;
+            assert_eq!(status, expected_status, "{label}: {body}");
+        }
+        let (_, count) = other_api
+            .call(Method::GET, "/bigin/v2/Contacts/actions/count", None)
+            .await;
+        assert_eq!(count["count"], 0, "count");
+        // Upsert on the same unique value inserts a separate record in the other tenant.
+        let (status, upsert) = other_api
+            .call(
+                Method::POST,
+                "/bigin/v2/Contacts/upsert",
+                Some(json!({ "data": [{ "Last_Name": "Mine", "Email": "secret@acme.test" }] })),
             )
             .await;
-            assert_eq!(search.0, StatusCode::NO_CONTENT, "search {query}");
-        }
-        let count = bigin(
-            &server,
-            Method::GET,
-            "/bigin/v2/Contacts/actions/count",
-            other,
-            None,
-        )
-        .await;
-        assert_eq!(count.1["count"], 0, "count");
-        let update = bigin(
-            &server,
-            Method::PUT,
-            &format!("/bigin/v2/Contacts/{secret_id}"),
-            other,
-            Some(json!({ "data": [{ "Last_Name": "Hacked" }] })),
-        )
-        .await;
-        assert_eq!(
-            update.0,
-            StatusCode::BAD_REQUEST,
-            "update one: {}",
-            update.1
-        );
-        let bulk = bigin(
-            &server,
-            Method::PUT,
-            "/bigin/v2/Contacts",
-            other,
-            Some(json!({ "data": [{ "id": secret_id, "Last_Name": "Hacked" }] })),
-        )
-        .await;
-        assert_eq!(bulk.0, StatusCode::BAD_REQUEST, "bulk update");
-        let delete = bigin(
-            &server,
-            Method::DELETE,
-            &format!("/bigin/v2/Contacts/{secret_id}"),
-            other,
-            None,
-        )
-        .await;
-        assert_eq!(delete.0, StatusCode::BAD_REQUEST, "delete one");
-        let delete_ids = bigin(
-            &server,
-            Method::DELETE,
-            &format!("/bigin/v2/Contacts?ids={secret_id}"),
-            other,
-            None,
-        )
-        .await;
-        assert_eq!(delete_ids.0, StatusCode::BAD_REQUEST, "delete ids");
-        // A lookup to another tenant's record is refused.
-        let lookup = bigin(
-            &server,
-            Method::POST,
-            "/bigin/v2/Contacts",
-            other,
-            Some(json!({ "data": [{ "Last_Name": "L", "Reporting_To": { "id": secret_id } }] })),
-        )
-        .await;
-        assert_eq!(lookup.0, StatusCode::BAD_REQUEST, "lookup: {}", lookup.1);
-        // Upsert on the same unique value inserts a separate record in the other tenant.
-        let upsert = bigin(
-            &server,
-            Method::POST,
-            "/bigin/v2/Contacts/upsert",
-            other,
-            Some(json!({ "data": [{ "Last_Name": "Mine", "Email": "secret@acme.test" }] })),
-        )
-        .await;
-        assert_eq!(upsert.0, StatusCode::OK);
-        assert_eq!(upsert.1["data"][0]["action"], "insert");
-        assert_ne!(upsert.1["data"][0]["details"]["id"], secret_id.as_str());
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(upsert["data"][0]["action"], "insert");
+        assert_ne!(upsert["data"][0]["details"]["id"], secret_id.as_str());
         // Custom fields of another tenant do not exist here.
-        let field = bigin(
-            &server,
-            Method::POST,
-            "/bigin/v2/settings/fields?module=Contacts",
-            other,
-            Some(json!({ "fields": [{ "field_label": "Private", "data_type": "text" }] })),
-        )
-        .await;
-        assert_eq!(field.0, StatusCode::CREATED);
+        let (status, _) = other_api
+            .call(
+                Method::POST,
+                "/bigin/v2/settings/fields?module=Contacts",
+                Some(json!({ "fields": [{ "field_label": "Private", "data_type": "text" }] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
     }
-    let (status, body) = bigin(
-        &server,
-        Method::GET,
-        &format!("/bigin/v2/Contacts/{secret_id}"),
-        &acme_production.access_token,
-        None,
-    )
-    .await;
+    let (status, body) = acme_api.call(Method::GET, &secret_path, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"][0]["Last_Name"], "Secret");
     assert!(
         body["data"][0].get("Private").is_none(),
         "custom fields of other tenants stay there"
     );
-    let (_, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/org",
-        &globex_production.access_token,
-        None,
-    )
-    .await;
+    let globex_api = RecordsApi::new(&server, &globex_production);
+    let (_, body) = globex_api.call(Method::GET, "/bigin/v2/org", None).await;
     assert_ne!(body["org"][0]["company_name"], "Acme");
-    let (_, body) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/users?type=AllUsers",
-        &globex_production.access_token,
-        None,
-    )
-    .await;
+    let (_, body) = globex_api
+        .call(Method::GET, "/bigin/v2/users?type=AllUsers", None)
+        .await;
     assert!(
         body["users"]
             .as_array()

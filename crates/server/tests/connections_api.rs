@@ -7,13 +7,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
+use common::{Backend, TestServer, query_parameter};
 use serde_json::{Value, json};
-use trestle_connections::{ConnectionManager, ManagerConfig, oauth::TokenClient};
-use trestle_server::{AppState, ConfigLayer};
-use trestle_store::{NewUser, Role, Store, password};
-use trestle_vault::{Keyring, Vault};
+use trestle_store::Role;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -33,79 +29,15 @@ async fn connection_lifecycle_over_http() {
         .mount(&provider)
         .await;
 
-    let database = common::TestDatabase::create(common::Backend::Sqlite).await;
-    let config = common::test_config(&database, ConfigLayer::default());
-    let store = Store::connect(&config.database_url).await.unwrap();
-    let listener = trestle_server::run::bind(config.listen).await.unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let mut manager_config = ManagerConfig::new(url::Url::parse(&base_url).unwrap());
-    manager_config.allow_http_loopback = true;
-    let manager = ConnectionManager::new(
-        store.clone(),
-        Arc::new(Vault::new(Keyring::generate().unwrap())),
-        TokenClient::with_defaults().unwrap(),
-        manager_config,
-    );
-    let state = AppState::new(store.clone(), config).with_connections(Arc::new(manager));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        trestle_server::serve(listener, state, async move {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-
-    let organization = store
-        .organizations()
-        .create("API org")
-        .await
-        .unwrap()
-        .organization
-        .id;
-    let password_hash = password::hash_password("correct horse battery staple").unwrap();
-    let (user, _) = store
-        .users()
-        .create_in_organization(
-            organization,
-            &NewUser {
-                email: "dev@example.test",
-                display_name: "Dev",
-                password_hash: &password_hash,
-                must_change_password: false,
-            },
-            Role::Developer,
-        )
-        .await
-        .unwrap();
-    let token = store
-        .api_tokens()
-        .issue(organization, "test", Some(user.id), None)
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .to_owned();
-    let api = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (server, _) = TestServer::start_with_connections(Backend::Sqlite).await;
+    let base_url = server.base_url.clone();
+    let organization = server.create_organization("API org").await;
+    let developer = server.create_member(organization, Role::Developer).await;
+    let token = server.issue_token_text(organization, &developer).await;
+    let api = &server.client;
     let org_path = format!("{base_url}/api/v1/organizations/{organization}");
     let call = |request: reqwest::RequestBuilder| {
-        let token = token.clone();
-        async move {
-            let response = request.bearer_auth(token).send().await.unwrap();
-            let status = response.status().as_u16();
-            let text = response.text().await.unwrap();
-            assert!(
-                !text.contains(CLIENT_SECRET) && !text.contains(ACCESS_TOKEN),
-                "a secret in an API answer: {text}"
-            );
-            (
-                status,
-                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
-            )
-        }
+        common::send_revealing_none_of(request, &token, &[CLIENT_SECRET, ACCESS_TOKEN])
     };
 
     let (status, _) = call(
@@ -179,12 +111,7 @@ async fn connection_lifecycle_over_http() {
             .as_str()
             .starts_with(&format!("{}/authorize?", provider.uri()))
     );
-    let state = provider_url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .unwrap()
-        .1
-        .to_string();
+    let state = query_parameter(&provider_url, "state");
     let callback_url =
         format!("{base_url}/api/v1/oauth/callback/mock_as?code=the-code&state={state}");
 
@@ -209,12 +136,7 @@ async fn connection_lifecycle_over_http() {
         .await
         .unwrap();
     let provider_url = url::Url::parse(launched.headers()["location"].to_str().unwrap()).unwrap();
-    let state = provider_url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .unwrap()
-        .1
-        .to_string();
+    let state = query_parameter(&provider_url, "state");
     let done = browser
         .get(format!(
             "{base_url}/api/v1/oauth/callback/mock_as?code=the-code&state={state}"
@@ -266,6 +188,5 @@ async fn connection_lifecycle_over_http() {
         (404, Some("CONNECTION_NOT_FOUND"))
     );
 
-    let _ = stop.send(());
-    server.await.unwrap();
+    server.stop().await;
 }

@@ -9,13 +9,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
-use trestle_connections::{ConnectionManager, EnvironmentKind, ManagerConfig, oauth::TokenClient};
+use common::{Backend, TestServer};
+use serde_json::json;
+use trestle_connections::EnvironmentKind;
 use trestle_outbound::oauth1::{OAuth1SignatureMethod, OAuth1Signer, parse_authorization_header};
-use trestle_outbound::{OutboundConfig, OutboundEngine};
-use trestle_server::{AppState, ConfigLayer};
-use trestle_store::{NewUser, Role, Store, password};
-use trestle_vault::{Keyring, SecretString, Vault};
+use trestle_store::Role;
+use trestle_vault::SecretString;
 use url::Url;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -112,65 +111,11 @@ async fn oauth1_service_authorized_through_the_callback_and_used_through_the_pro
         .mount(&provider)
         .await;
 
-    let database = common::TestDatabase::create(common::Backend::Sqlite).await;
-    let config = common::test_config(&database, ConfigLayer::default());
-    let store = Store::connect(&config.database_url).await.unwrap();
-    let listener = trestle_server::run::bind(config.listen).await.unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let mut manager_config = ManagerConfig::new(Url::parse(&base_url).unwrap());
-    manager_config.allow_http_loopback = true;
-    let manager = Arc::new(ConnectionManager::new(
-        store.clone(),
-        Arc::new(Vault::new(Keyring::generate().unwrap())),
-        TokenClient::with_defaults().unwrap(),
-        manager_config,
-    ));
-    let runtime = Arc::new(trestle_runtime::FunctionRuntime::new(
-        OutboundEngine::new(OutboundConfig::default()).unwrap(),
-        manager.clone(),
-    ));
-    let state = AppState::new(store.clone(), config)
-        .with_connections(manager)
-        .with_functions(runtime.clone());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        trestle_server::serve(listener, state, async move {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-
-    let organization = store
-        .organizations()
-        .create("OAuth 1 org")
-        .await
-        .unwrap()
-        .organization
-        .id;
-    let password_hash = password::hash_password("correct horse battery staple").unwrap();
-    let (user, _) = store
-        .users()
-        .create_in_organization(
-            organization,
-            &NewUser {
-                email: "dev@example.test",
-                display_name: "Dev",
-                password_hash: &password_hash,
-                must_change_password: false,
-            },
-            Role::Admin,
-        )
-        .await
-        .unwrap();
-    let token = store
-        .api_tokens()
-        .issue(organization, "test", Some(user.id), None)
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .to_owned();
+    let (server, runtime) = TestServer::start_with_connections(Backend::Sqlite).await;
+    let base_url = server.base_url.clone();
+    let organization = server.create_organization("OAuth 1 org").await;
+    let admin = server.create_member(organization, Role::Admin).await;
+    let token = server.issue_token_text(organization, &admin).await;
     runtime
         .set_routes(
             organization,
@@ -186,24 +131,16 @@ async fn oauth1_service_authorized_through_the_callback_and_used_through_the_pro
     let api = reqwest::Client::new();
     let org_path = format!("{base_url}/api/v1/organizations/{organization}");
     let call = |request: reqwest::RequestBuilder| {
-        let token = token.clone();
-        async move {
-            let response = request.bearer_auth(token).send().await.unwrap();
-            let status = response.status().as_u16();
-            let text = response.text().await.unwrap();
-            for secret in [
+        common::send_revealing_none_of(
+            request,
+            &token,
+            &[
                 CONSUMER_SECRET,
                 TEMPORARY_SECRET,
                 ACCESS_TOKEN,
                 ACCESS_SECRET,
-            ] {
-                assert!(!text.contains(secret), "a secret in an API answer: {text}");
-            }
-            (
-                status,
-                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
-            )
-        }
+            ],
+        )
     };
 
     let (status, body) = call(api.post(format!("{org_path}/services")).json(&json!({
@@ -301,6 +238,5 @@ async fn oauth1_service_authorized_through_the_callback_and_used_through_the_pro
     assert!(authorization.contains("oauth_token=\"srv-access-token-3333\""));
     assert!(!authorization.contains(ACCESS_SECRET) && !authorization.contains(CONSUMER_SECRET));
 
-    let _ = stop.send(());
-    server.await.unwrap();
+    server.stop().await;
 }

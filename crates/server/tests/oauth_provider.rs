@@ -51,6 +51,55 @@ async fn token_request(server: &TestServer, form: &[(&str, &str)]) -> (StatusCod
     .await
 }
 
+/// Posts the consent form as the signed-in user whose session cookie is `cookie`.
+async fn post_consent(
+    server: &TestServer,
+    cookie: &str,
+    form: &[(&str, String)],
+) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/oauth/v2/auth"))
+        .header("cookie", format!("trestle_session={cookie}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Exchanges an authorization code at the token endpoint (public client, PKCE).
+async fn exchange_code(
+    server: &TestServer,
+    client_id: &str,
+    redirect_uri: &str,
+    code: &str,
+    code_verifier: &str,
+) -> (StatusCode, Value) {
+    token_request(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+            ("code_verifier", code_verifier),
+        ],
+    )
+    .await
+}
+
+/// Lists Contacts with an access token of the CRM API.
+async fn list_contacts(server: &TestServer, access_token: &str) -> (StatusCode, Value) {
+    bigin(
+        server,
+        Method::GET,
+        "/bigin/v2/Contacts?fields=Last_Name",
+        access_token,
+        None,
+    )
+    .await
+}
+
 async fn consent_flow_with_pkce(backend: Backend) {
     let server = TestServer::start(backend).await;
     let organization = server.organization_with_members("Acme").await;
@@ -140,25 +189,11 @@ async fn consent_flow_with_pkce(backend: Backend) {
     ];
 
     // Without the CSRF token the consent is refused.
-    let response = server
-        .client
-        .post(server.url("/oauth/v2/auth"))
-        .header("cookie", format!("trestle_session={cookie}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_consent(&server, cookie, &form).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     form.push(("csrf_token", csrf_token));
-    let response = server
-        .client
-        .post(server.url("/oauth/v2/auth"))
-        .header("cookie", format!("trestle_session={cookie}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_consent(&server, cookie, &form).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
     let parameters: std::collections::HashMap<String, String> =
@@ -168,31 +203,15 @@ async fn consent_flow_with_pkce(backend: Backend) {
     assert_eq!(parameters["accounts-server"], server.base_url);
     let code = parameters["code"].clone();
 
-    let (status, body) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", &client_id),
-            ("redirect_uri", redirect_uri),
-            ("code", &code),
-            ("code_verifier", "wrong-verifier"),
-        ],
-    )
-    .await;
+    let (status, body) =
+        exchange_code(&server, &client_id, redirect_uri, &code, "wrong-verifier").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::OK, Some("invalid_code"))
     );
 
     // The failed attempt used the code up (single use); a new consent gives a new code.
-    let response = server
-        .client
-        .post(server.url("/oauth/v2/auth"))
-        .header("cookie", format!("trestle_session={cookie}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_consent(&server, cookie, &form).await;
     let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
     let code = location
         .query_pairs()
@@ -200,32 +219,12 @@ async fn consent_flow_with_pkce(backend: Backend) {
         .unwrap()
         .1
         .into_owned();
-    let (status, tokens) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", &client_id),
-            ("redirect_uri", redirect_uri),
-            ("code", &code),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, tokens) = exchange_code(&server, &client_id, redirect_uri, &code, &verifier).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 3600);
     assert_eq!(tokens["api_domain"], server.base_url);
-    let (status, again) = token_request(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", &client_id),
-            ("redirect_uri", redirect_uri),
-            ("code", &code),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, again) = exchange_code(&server, &client_id, redirect_uri, &code, &verifier).await;
     assert_eq!(
         (status, again["error"].as_str()),
         (StatusCode::OK, Some("invalid_code"))
@@ -250,14 +249,7 @@ async fn consent_flow_with_pkce(backend: Backend) {
         "production",
     )
     .await;
-    let (status, _) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts?fields=Last_Name",
-        &production.access_token,
-        None,
-    )
-    .await;
+    let (status, _) = list_contacts(&server, &production.access_token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // Refresh with the public client (no secret), then revoke the refresh token: every
@@ -275,14 +267,7 @@ async fn consent_flow_with_pkce(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(refreshed.get("refresh_token").is_none());
     let refreshed_access = refreshed["access_token"].as_str().unwrap();
-    let (status, _) = bigin(
-        &server,
-        Method::GET,
-        "/bigin/v2/Contacts?fields=Last_Name",
-        refreshed_access,
-        None,
-    )
-    .await;
+    let (status, _) = list_contacts(&server, refreshed_access).await;
     assert_eq!(status, StatusCode::OK);
     let response = server
         .client
@@ -292,14 +277,7 @@ async fn consent_flow_with_pkce(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     for token in [access, refreshed_access] {
-        let (status, body) = bigin(
-            &server,
-            Method::GET,
-            "/bigin/v2/Contacts?fields=Last_Name",
-            token,
-            None,
-        )
-        .await;
+        let (status, body) = list_contacts(&server, token).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN"))
@@ -320,14 +298,7 @@ async fn consent_flow_with_pkce(backend: Backend) {
     let mut denied = form.clone();
     denied.retain(|(key, _)| *key != "decision");
     denied.push(("decision", "deny".to_owned()));
-    let response = server
-        .client
-        .post(server.url("/oauth/v2/auth"))
-        .header("cookie", format!("trestle_session={cookie}"))
-        .form(&denied)
-        .send()
-        .await
-        .unwrap();
+    let response = post_consent(&server, cookie, &denied).await;
     assert!(
         response.headers()["location"]
             .to_str()

@@ -87,6 +87,72 @@ pub async fn bigin(
     read(request.send().await.unwrap()).await
 }
 
+/// The records API as one access token sees it, keeping the calls a test names for one insta
+/// snapshot of (label, status, redacted body).
+pub struct RecordsApi<'a> {
+    server: &'a TestServer,
+    token: String,
+    calls: Vec<Value>,
+}
+
+impl<'a> RecordsApi<'a> {
+    pub fn new(server: &'a TestServer, token: &str) -> Self {
+        RecordsApi {
+            server,
+            token: token.to_owned(),
+            calls: Vec::new(),
+        }
+    }
+
+    /// One call, not recorded.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        bigin(self.server, method, path, &self.token, body).await
+    }
+
+    /// One call, recorded under `label`; its status is checked by the snapshot alone.
+    pub async fn record(
+        &mut self,
+        label: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let (status, body) = self.call(method, path, body).await;
+        self.push(label, status, &body);
+        body
+    }
+
+    /// One call that must answer `expected_status`, recorded under `label`.
+    pub async fn expect(
+        &mut self,
+        label: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expected_status: StatusCode,
+    ) -> Value {
+        let (status, body) = self.call(method, path, body).await;
+        assert_eq!(status, expected_status, "{label}: {body}");
+        self.push(label, status, &body);
+        body
+    }
+
+    /// Records a call the test made another way (without a token, or with a raw body).
+    pub fn push(&mut self, label: &str, status: StatusCode, body: &Value) {
+        self.calls.push(entry(label, status, body));
+    }
+
+    /// Every recorded call, in order, for `insta::assert_json_snapshot!`.
+    pub fn snapshot(&self) -> Value {
+        Value::Array(self.calls.clone())
+    }
+}
+
 /// Status and redacted body, as one snapshot entry.
 pub fn entry(label: &str, status: StatusCode, body: &Value) -> Value {
     json!({ "call": label, "status": status.as_u16(), "body": redact(body) })

@@ -3,11 +3,16 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use trestle_connections::{ConnectionManager, ManagerConfig, oauth::TokenClient};
+use trestle_outbound::{OutboundConfig, OutboundEngine};
+use trestle_runtime::FunctionRuntime;
 use trestle_server::{AppState, ConfigLayer, ServerConfig};
 use trestle_store::{NewUser, OrganizationId, Role, Store, UserId, password};
+use trestle_vault::{Keyring, Vault};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,12 +133,55 @@ impl TestServer {
 
     /// Starts a server on an existing database (for two servers sharing one).
     pub async fn start_on(database: TestDatabase, overrides: ConfigLayer) -> TestServer {
+        TestServer::start_serving(database, overrides, |state, _| state).await
+    }
+
+    /// A server whose connections and functions are live: a connection manager with a fresh
+    /// vault key and OAuth callbacks under this server's own URL (plain HTTP to loopback
+    /// allowed, for wiremock providers), and the function runtime with default outbound
+    /// settings. The runtime is returned for routing API hosts to stand-ins.
+    pub async fn start_with_connections(backend: Backend) -> (TestServer, Arc<FunctionRuntime>) {
+        let database = TestDatabase::create(backend).await;
+        let mut runtime = None;
+        let server =
+            TestServer::start_serving(database, ConfigLayer::default(), |state, base_url| {
+                let mut manager_config = ManagerConfig::new(url::Url::parse(base_url).unwrap());
+                manager_config.allow_http_loopback = true;
+                let manager = Arc::new(ConnectionManager::new(
+                    state.store.clone(),
+                    Arc::new(Vault::new(Keyring::generate().unwrap())),
+                    TokenClient::with_defaults().unwrap(),
+                    manager_config,
+                ));
+                let function_runtime = Arc::new(FunctionRuntime::new(
+                    OutboundEngine::new(OutboundConfig::default()).unwrap(),
+                    manager.clone(),
+                ));
+                runtime = Some(function_runtime.clone());
+                state
+                    .with_connections(manager)
+                    .with_functions(function_runtime)
+            })
+            .await;
+        (server, runtime.unwrap())
+    }
+
+    /// Binds 127.0.0.1:0, lets `complete_state` add to the plain state (it gets the server's
+    /// base URL) and serves until dropped or stopped.
+    async fn start_serving(
+        database: TestDatabase,
+        overrides: ConfigLayer,
+        complete_state: impl FnOnce(AppState, &str) -> AppState,
+    ) -> TestServer {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let config = test_config(&database, overrides);
         let store = Store::connect(&config.database_url).await.unwrap();
         let listener = trestle_server::run::bind(config.listen).await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = AppState::new(store.clone(), config);
+        let state = complete_state(
+            AppState::new(store.clone(), config),
+            &format!("http://{address}"),
+        );
         let (shutdown_sender, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             trestle_server::serve(listener, state, async move {
@@ -256,13 +304,22 @@ impl TestServer {
 
     /// Issues an API token directly in the store, acting for `user`.
     pub async fn issue_token(&self, organization_id: OrganizationId, user: &TestUser) -> Auth {
+        Auth::Bearer(self.issue_token_text(organization_id, user).await)
+    }
+
+    /// Like [`TestServer::issue_token`], the token itself.
+    pub async fn issue_token_text(
+        &self,
+        organization_id: OrganizationId,
+        user: &TestUser,
+    ) -> String {
         let issued = self
             .store
             .api_tokens()
             .issue(organization_id, "test token", Some(user.id), None)
             .await
             .unwrap();
-        Auth::Bearer(issued.token.expose().to_owned())
+        issued.token.expose().to_owned()
     }
 
     /// An organization with an admin, a developer and a plain user, each signed in.
@@ -349,6 +406,34 @@ impl Auth {
             other => other.clone(),
         }
     }
+}
+
+/// Sends `request` with the bearer `token` and returns status and parsed body (Null when not
+/// JSON); fails the test when the answer contains any of `secrets`.
+pub async fn send_revealing_none_of(
+    request: reqwest::RequestBuilder,
+    token: &str,
+    secrets: &[&str],
+) -> (u16, Value) {
+    let response = request.bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    for secret in secrets {
+        assert!(!text.contains(secret), "a secret in an API answer: {text}");
+    }
+    (
+        status,
+        serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// The `name` parameter of `url`'s query.
+pub fn query_parameter(url: &url::Url, name: &str) -> String {
+    url.query_pairs()
+        .find(|(parameter, _)| parameter == name)
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+        .1
+        .into_owned()
 }
 
 /// The session token from a `Set-Cookie: trestle_session=...` header.
