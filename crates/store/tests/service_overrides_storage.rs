@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{database_test, storage_test};
+use support::{create_organization, database_test, storage_test};
 use trestle_store::{
     EgressRouteRecord, EnvironmentKind, OrganizationId, ServiceOverrideRecord, Store,
 };
@@ -33,9 +33,9 @@ fn books_override(organization_id: OrganizationId) -> ServiceOverrideRecord {
 }
 
 async fn two_organizations(store: &Store) -> (OrganizationId, OrganizationId) {
-    let first = store.organizations().create("Acme").await.unwrap();
-    let second = store.organizations().create("Globex").await.unwrap();
-    (first.organization.id, second.organization.id)
+    let first = create_organization(store, "Acme").await;
+    let second = create_organization(store, "Globex").await;
+    (first.id, second.id)
 }
 
 storage_test!(

@@ -13,12 +13,12 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
-use support::{database_test, storage_test};
+use support::{create_organization, database_test, storage_test};
 use trestle_store::password::{hash_password, verify_password};
 use trestle_store::{
     Actor, ApiTokenId, Backend, CreatedOrganization, EnvironmentKind, NewAuditEntry,
-    NewConsoleSession, NewUser, Organization, OrganizationId, PasswordHash, Role, SessionId, Store,
-    StoreError, User, UserId, WriteTransaction,
+    NewConsoleSession, NewUser, OrganizationId, PasswordHash, Role, SessionId, Store, StoreError,
+    User, UserId, WriteTransaction,
 };
 
 // Hashing is slow on purpose; one hash serves every user the suite creates.
@@ -42,15 +42,6 @@ async fn create_user(store: &Store, email: &str) -> User {
 
 fn code<T: std::fmt::Debug>(result: Result<T, StoreError>) -> &'static str {
     result.unwrap_err().code()
-}
-
-async fn create_organization(store: &Store, name: &str) -> Organization {
-    store
-        .organizations()
-        .create(name)
-        .await
-        .unwrap()
-        .organization
 }
 
 async fn add_member(store: &Store, organization_id: OrganizationId, user_id: UserId, role: Role) {

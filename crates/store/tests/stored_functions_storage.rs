@@ -5,9 +5,9 @@
 
 mod support;
 
-use support::storage_test;
+use support::{create_organization, storage_test};
 use trestle_store::{
-    Actor, EnvironmentKind, NewStoredFunction, OrganizationId, Store, StoredFunctionChanges,
+    Actor, EnvironmentKind, NewStoredFunction, OrganizationId, StoredFunctionChanges,
     StoredFunctionParameter,
 };
 
@@ -33,20 +33,10 @@ fn new_function(
     }
 }
 
-async fn organization(store: &Store, name: &str) -> OrganizationId {
-    store
-        .organizations()
-        .create(name)
-        .await
-        .unwrap()
-        .organization
-        .id
-}
-
 storage_test!(
     a_function_round_trips_with_its_parameters_in_order,
     |store| async move {
-        let organization_id = organization(&store, "Acme").await;
+        let organization_id = create_organization(&store, "Acme").await.id;
         let created = store
             .stored_functions()
             .create(new_function(
@@ -81,7 +71,7 @@ storage_test!(
 storage_test!(
     names_are_unique_per_environment_regardless_of_case,
     |store| async move {
-        let organization_id = organization(&store, "Acme").await;
+        let organization_id = create_organization(&store, "Acme").await.id;
         let functions = store.stored_functions();
         functions
             .create(new_function(
@@ -115,8 +105,8 @@ storage_test!(
 storage_test!(
     another_organization_never_sees_or_changes_a_function,
     |store| async move {
-        let owner = organization(&store, "Acme").await;
-        let stranger = organization(&store, "Globex").await;
+        let owner = create_organization(&store, "Acme").await.id;
+        let stranger = create_organization(&store, "Globex").await.id;
         let functions = store.stored_functions();
         functions
             .create(new_function(owner, EnvironmentKind::Sandbox, "fmt"))
@@ -165,7 +155,7 @@ storage_test!(
 storage_test!(
     update_renames_and_replaces_and_delete_removes,
     |store| async move {
-        let organization_id = organization(&store, "Acme").await;
+        let organization_id = create_organization(&store, "Acme").await.id;
         let functions = store.stored_functions();
         let created = functions
             .create(new_function(

@@ -3,7 +3,17 @@
 // Test support: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use trestle_store::Store;
+use trestle_store::{Organization, Store};
+
+/// A new organization (its production and sandbox environments come with it).
+pub async fn create_organization(store: &Store, name: &str) -> Organization {
+    store
+        .organizations()
+        .create(name)
+        .await
+        .unwrap()
+        .organization
+}
 
 /// A store on a fresh database, and whatever keeps that database alive.
 pub struct TestDatabase {
