@@ -228,10 +228,7 @@ async fn a_body_that_stalls_after_the_head_times_out_buffered_and_streamed() {
     // drip sends the head at once, then one byte a second: the deadline covers the body too.
     let drip = format!("{base}/drip?duration=4&numbytes=4&delay=0&code=200");
     let started = Instant::now();
-    let error = engine
-        .send(OutboundRequest::get(&drip), None, &EgressContext::new())
-        .await
-        .unwrap_err();
+    let error = error_of_get(&engine, &drip, None).await;
     assert_eq!(error.code(), "TIMEOUT", "{error}");
     assert!(error.to_string().contains("timed out after 1 s"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(3));
