@@ -255,7 +255,7 @@ async fn oauth1_flow_and_signed_requests_for_each_hmac_method() {
             )
             .await
             .unwrap();
-        create_connection(&manager, organization, "boards", "main", "oauth1_board").await;
+        create_connection(manager, organization, "boards", "main", "oauth1_board").await;
 
         // Temporary credentials are fetched when the authorization starts.
         let pending = manager
@@ -304,7 +304,7 @@ async fn oauth1_flow_and_signed_requests_for_each_hmac_method() {
 
         // Again, properly.
         let launched = begin_and_launch(
-            &manager,
+            manager,
             organization,
             "boards__main",
             EnvironmentKind::Production,

@@ -1088,9 +1088,9 @@ storage_test!(
 
 database_test!(secrets_are_stored_only_as_hashes, |database| async move {
     let store = &database.store;
-    let acme = create_organization(&store, "Acme").await;
+    let acme = create_organization(store, "Acme").await;
     let ada = create_user(store, "ada@example.com").await;
-    let session = create_session(&store, ada.id, Utc::now() + TimeDelta::hours(1)).await;
+    let session = create_session(store, ada.id, Utc::now() + TimeDelta::hours(1)).await;
     let api_token = store
         .api_tokens()
         .issue(acme.id, "ci", None, None)
