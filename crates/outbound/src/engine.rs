@@ -583,10 +583,10 @@ impl OutboundEngine {
                 url: redactor.redact(logical.as_str()),
             });
         }
-        let (mut url, routed) = match context.routes.rewrite(logical) {
-            Some(routed_url) => (routed_url, true),
-            None => (logical.clone(), false),
-        };
+        // The URL the bytes go to, when it is not the logical one.
+        let mut rewritten = context.routes.rewrite(logical);
+        let routed = rewritten.is_some();
+        let url = rewritten.as_ref().unwrap_or(logical);
         // Only built for an error: the success path formats no host.
         let display_host = || url_host(logical).into_owned();
         match url.host() {
@@ -661,12 +661,16 @@ impl OutboundEngine {
         if let Some(credential) = hop.credential
             && !credential.query.is_empty()
         {
+            let url = rewritten.get_or_insert_with(|| logical.clone());
             let mut pairs = url.query_pairs_mut();
             for (name, value) in &credential.query {
                 pairs.append_pair(name, value.expose_secret());
             }
         }
-        Ok(Target { url, routed })
+        Ok(Target {
+            url: rewritten,
+            routed,
+        })
     }
 
     /// `host` names the destination in the error; it is only built when the check fails.
@@ -711,7 +715,10 @@ impl OutboundEngine {
         let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
         let headers = build_headers(hop, redactor)?;
         let mut builder = client
-            .request(hop.method.to_http(), target.url.clone())
+            .request(
+                hop.method.to_http(),
+                target.url.as_ref().unwrap_or(hop.logical_url).clone(),
+            )
             .headers(headers);
         builder = attach_body(builder, hop)?;
         let sent = before_deadline(builder.send(), timer.as_mut())
@@ -829,7 +836,8 @@ struct HopPlan<'a> {
 }
 
 struct Target {
-    url: Url,
+    /// `None`: the hop's logical URL as it is (no route, no credential in the query).
+    url: Option<Url>,
     routed: bool,
 }
 

@@ -5,6 +5,10 @@ use std::fmt;
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+/// Texts shorter than this are searched one form at a time: for them, building and running
+/// the automaton would cost more than it saves.
+const AUTOMATON_MIN_TEXT_LENGTH: usize = 64;
+
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -14,14 +18,18 @@ pub const MIN_REDACTED_SECRET_LENGTH: usize = 4;
 
 /// Scrubs secret values from strings and bytes: the raw value, its URL-encoded forms
 /// (percent-encoding with `%20` and form-encoding with `+`, upper and lower case hex), and
-/// its base64 forms (standard and URL-safe, padded and unpadded). One is built per request
-/// with a credential, so building does no more than compute the forms: the search needs no
-/// preparation (memchr on the first byte, then a compare), one pass per form, longest form
-/// first so a secret containing another is replaced whole.
+/// its base64 forms (standard and URL-safe, padded and unpadded). Building only computes the
+/// forms. The first search builds one automaton over every form (Aho-Corasick, kept with the
+/// redactor, which the engine caches per credential): text without a secret, nearly all of
+/// it, is scanned once, not once per form. Text with a secret is then rewritten one form at
+/// a time, longest first, so a secret containing another is replaced whole.
 #[derive(Clone, Default)]
 pub struct Redactor {
     /// Longest first.
     needles: Vec<String>,
+    /// Built on first use; `None` inside when the automaton could not be built (then every
+    /// form is searched on its own).
+    any_needle: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
 }
 
 impl Redactor {
@@ -62,6 +70,33 @@ impl Redactor {
     fn rebuild(&mut self) {
         self.needles
             .sort_by(|left, right| right.len().cmp(&left.len()).then(left.cmp(right)));
+        self.any_needle = std::sync::OnceLock::new();
+    }
+
+    /// Whether `bytes` may contain a form: for longer texts, a one-pass scan for all of them.
+    fn may_contain_secret(&self, bytes: &[u8]) -> bool {
+        let Some(shortest) = self.needles.last() else {
+            return false;
+        };
+        if bytes.len() < shortest.len() {
+            return false;
+        }
+        if bytes.len() < AUTOMATON_MIN_TEXT_LENGTH {
+            return true;
+        }
+        let automaton = self.any_needle.get_or_init(|| {
+            // Leftmost matching lets the automaton use its SIMD prefilter (Teddy); the kind of
+            // match does not matter for a yes/no answer. The NFA is the quickest to build.
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                .build(&self.needles)
+                .ok()
+        });
+        match automaton {
+            Some(automaton) => automaton.is_match(bytes),
+            None => true,
+        }
     }
 
     /// Adds every secret of another redactor.
@@ -84,9 +119,11 @@ impl Redactor {
     }
 
     pub fn contains_secret_bytes(&self, bytes: &[u8]) -> bool {
-        self.needles
-            .iter()
-            .any(|needle| find(bytes, needle.as_bytes(), 0).is_some())
+        self.may_contain_secret(bytes)
+            && self
+                .needles
+                .iter()
+                .any(|needle| find(bytes, needle.as_bytes(), 0).is_some())
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -101,6 +138,9 @@ impl Redactor {
     /// Scrubs secrets from raw bytes (response bodies), leaving everything else byte for
     /// byte. `None` when there was nothing to scrub.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !self.may_contain_secret(bytes) {
+            return None;
+        }
         let mut output: Option<Vec<u8>> = None;
         for needle in &self.needles {
             let current = output.as_deref().unwrap_or(bytes);
@@ -293,6 +333,30 @@ mod tests {
         );
         assert!(redactor.contains_secret(&text));
         assert!(!redactor.contains_secret(&redacted));
+    }
+
+    #[test]
+    fn a_secret_added_after_a_search_is_found_in_long_and_short_texts() {
+        let mut redactor = Redactor::new(["first-secret-value"]);
+        let filler = "x".repeat(AUTOMATON_MIN_TEXT_LENGTH);
+        let long = format!("{filler} first-secret-value second-secret-value {filler}");
+        // The first search builds the automaton over the first secret's forms only.
+        assert_eq!(
+            redactor.redact(&long),
+            format!("{filler} [REDACTED] second-secret-value {filler}")
+        );
+        assert!(redactor.redact_bytes(filler.as_bytes()).is_none());
+        redactor.add_secret("second-secret-value");
+        assert_eq!(
+            redactor.redact(&long),
+            format!("{filler} [REDACTED] [REDACTED] {filler}")
+        );
+        assert!(redactor.contains_secret(&long));
+        assert_eq!(redactor.redact("second-secret-value"), "[REDACTED]");
+        let mut merged = Redactor::new(["third-secret-value"]);
+        assert!(!merged.contains_secret(&long));
+        merged.merge(&redactor);
+        assert!(merged.contains_secret(&long));
     }
 
     #[test]
