@@ -42,6 +42,14 @@ async fn full_access_token(
     .access_token
 }
 
+/// The id of the `index`th record a write answered with.
+fn written_id(body: &Value, index: usize) -> String {
+    body["data"][index]["details"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id for record {index}: {body}"))
+        .to_owned()
+}
+
 async fn records_contract(backend: Backend) {
     let server = TestServer::start(backend).await;
     let organization = server.organization_with_members("Acme").await;
@@ -57,10 +65,7 @@ async fn records_contract(backend: Backend) {
             StatusCode::CREATED,
         )
         .await;
-    let account_id = body["data"][0]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let account_id = written_id(&body, 0);
 
     let body = api.expect("insert two contacts", Method::POST, "/bigin/v2/Contacts", Some(json!({
         "data": [
@@ -70,14 +75,8 @@ async fn records_contract(backend: Backend) {
         ],
         "trigger": ["workflow"]
     })), StatusCode::CREATED).await;
-    let priya = body["data"][0]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let doe = body["data"][1]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let priya = written_id(&body, 0);
+    let doe = written_id(&body, 1);
 
     let body = api
         .expect(
@@ -97,10 +96,7 @@ async fn records_contract(backend: Backend) {
             StatusCode::ACCEPTED,
         )
         .await;
-    let ok_id = body["data"][0]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ok_id = written_id(&body, 0);
 
     api.expect(
         "insert all failed",
@@ -852,10 +848,7 @@ async fn tenant_isolation(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let secret_id = body["data"][0]["details"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret_id = written_id(&body, 0);
     let secret_path = format!("/bigin/v2/Contacts/{secret_id}");
 
     for other in [&acme_sandbox, &globex_production] {

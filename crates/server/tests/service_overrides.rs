@@ -26,7 +26,7 @@ use trestle_connections::{
 use trestle_outbound::{EgressPolicy, OutboundConfig, OutboundEngine};
 use trestle_runtime::FunctionRuntime;
 use trestle_server::{AppState, ConfigLayer};
-use trestle_store::{NewUser, OrganizationId, Role, Store, password};
+use trestle_store::{NewUser, OrganizationId, Role, Store, UserId, password};
 use trestle_vault::{Keyring, Vault};
 use url::Url;
 use wiremock::matchers::{method, path, query_param};
@@ -168,11 +168,21 @@ struct Operator {
     session_cookie: String,
 }
 
-async fn operator(instance: &Instance) -> Operator {
-    let store = &instance.store;
+/// A new organization whose admin (`email`, password [`PASSWORD`]) holds an API token.
+struct OrganizationAdmin {
+    organization: OrganizationId,
+    user: UserId,
+    token: String,
+}
+
+async fn organization_with_admin(
+    store: &Store,
+    organization_name: &str,
+    email: &str,
+) -> OrganizationAdmin {
     let organization = store
         .organizations()
-        .create("Seed org")
+        .create(organization_name)
         .await
         .unwrap()
         .organization
@@ -183,8 +193,8 @@ async fn operator(instance: &Instance) -> Operator {
         .create_in_organization(
             organization,
             &NewUser {
-                email: "operator@example.test",
-                display_name: "Operator",
+                email,
+                display_name: "Admin",
                 password_hash: &password_hash,
                 must_change_password: false,
             },
@@ -192,7 +202,6 @@ async fn operator(instance: &Instance) -> Operator {
         )
         .await
         .unwrap();
-    store.platform_admins().grant(user.id).await.unwrap();
     let token = store
         .api_tokens()
         .issue(organization, "overrides test", Some(user.id), None)
@@ -201,6 +210,22 @@ async fn operator(instance: &Instance) -> Operator {
         .token
         .expose()
         .to_owned();
+    OrganizationAdmin {
+        organization,
+        user: user.id,
+        token,
+    }
+}
+
+/// The platform operator: admin of the seed organization, signed in, with an API token.
+async fn operator(instance: &Instance) -> Operator {
+    let admin = organization_with_admin(&instance.store, "Seed org", "operator@example.test").await;
+    instance
+        .store
+        .platform_admins()
+        .grant(admin.user)
+        .await
+        .unwrap();
     let response = client()
         .post(format!("{}/api/v1/auth/login", instance.base_url))
         .json(&json!({ "email": "operator@example.test", "password": PASSWORD }))
@@ -211,12 +236,12 @@ async fn operator(instance: &Instance) -> Operator {
     let cookie = session_cookie_from(&response).unwrap();
     let body: Value = response.json().await.unwrap();
     Operator {
-        organization,
+        organization: admin.organization,
         session: Auth::Session {
             cookie: cookie.clone(),
             csrf_token: body["csrf_token"].as_str().unwrap().to_owned(),
         },
-        token: Auth::Bearer(token),
+        token: Auth::Bearer(admin.token),
         session_cookie: cookie,
     }
 }
@@ -404,6 +429,19 @@ async fn run_seed(
     assert_eq!(status, StatusCode::OK, "{report}");
     assert!(report.get("error").is_none(), "{report}");
     report
+}
+
+/// Each of `paths` answers 200 with one list, and it is empty.
+async fn assert_lists_nothing(instance: &Instance, auth: &Auth, paths: &[&str]) {
+    for path in paths {
+        let (status, body) = call(instance, Method::GET, path, auth, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body.as_object().unwrap().values().next().unwrap(),
+            &json!([]),
+            "{path}: {body}"
+        );
+    }
 }
 
 fn json_string_of(request: &wiremock::Request) -> Value {
@@ -697,19 +735,15 @@ async fn seed_script_with_builtin_services_and_trestle_as_bigin(backend: Backend
         .map(|entry| entry["service_key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["bigin", "zoho_books"], "{listed}");
-    for environment_path in [
-        "/api/v1/environments/production/service-overrides",
-        "/api/v1/environments/production/egress-routes",
-    ] {
-        let (status, body) =
-            call(&first, Method::GET, environment_path, &operator.token, None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(
-            body.as_object().unwrap().values().next().unwrap(),
-            &json!([]),
-            "{environment_path}: {body}"
-        );
-    }
+    assert_lists_nothing(
+        &first,
+        &operator.token,
+        &[
+            "/api/v1/environments/production/service-overrides",
+            "/api/v1/environments/production/egress-routes",
+        ],
+    )
+    .await;
     let (status, audit) = call(
         &first,
         Method::GET,
@@ -730,53 +764,17 @@ async fn seed_script_with_builtin_services_and_trestle_as_bigin(backend: Backend
     }
 
     // Another organization's token sees none of them.
-    let other_organization = first
-        .store
-        .organizations()
-        .create("Other org")
-        .await
-        .unwrap()
-        .organization
-        .id;
-    let other_password = password::hash_password(PASSWORD).unwrap();
-    let (other_user, _) = first
-        .store
-        .users()
-        .create_in_organization(
-            other_organization,
-            &NewUser {
-                email: "other@example.test",
-                display_name: "Other",
-                password_hash: &other_password,
-                must_change_password: false,
-            },
-            Role::Admin,
-        )
-        .await
-        .unwrap();
-    let other_token = Auth::Bearer(
-        first
-            .store
-            .api_tokens()
-            .issue(other_organization, "other", Some(other_user.id), None)
-            .await
-            .unwrap()
-            .token
-            .expose()
-            .to_owned(),
-    );
-    for environment_path in [
-        "/api/v1/environments/sandbox/service-overrides",
-        "/api/v1/environments/sandbox/egress-routes",
-    ] {
-        let (status, body) = call(&first, Method::GET, environment_path, &other_token, None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(
-            body.as_object().unwrap().values().next().unwrap(),
-            &json!([]),
-            "{environment_path}: {body}"
-        );
-    }
+    let other = organization_with_admin(&first.store, "Other org", "other@example.test").await;
+    let other_token = Auth::Bearer(other.token);
+    assert_lists_nothing(
+        &first,
+        &other_token,
+        &[
+            "/api/v1/environments/sandbox/service-overrides",
+            "/api/v1/environments/sandbox/egress-routes",
+        ],
+    )
+    .await;
     let (status, body) = call(
         &first,
         Method::GET,
