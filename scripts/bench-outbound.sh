@@ -40,16 +40,19 @@ if [[ "${1:-}" == "--instructions" ]]; then
     awk '/^(summary|totals):/ { print $2; exit }' "$scratch/out"
   }
   declare -A per_request
-  for candidate in direct engine engine+connection; do
+  for candidate in direct engine engine+connection direct+authorization; do
     short=$(instructions "$candidate" 200)
     long=$(instructions "$candidate" $((200 + extra)))
     per_request[$candidate]=$(( (long - short) / extra ))
     echo "$candidate: ${per_request[$candidate]} instructions per request (client)"
   done
-  for candidate in engine engine+connection; do
-    awk -v direct="${per_request[direct]}" -v candidate="${per_request[$candidate]}" -v name="$candidate" \
-      'BEGIN { printf "%s: %+d instructions per request over direct, %.1f%% of direct throughput if bound by client instructions\n", name, candidate - direct, 100 * direct / candidate }'
-  done
+  compare() {
+    awk -v direct="${per_request[$2]}" -v candidate="${per_request[$1]}" -v name="$1" -v baseline="$2" \
+      'BEGIN { printf "%s: %+d instructions per request over %s, %.1f%% of its throughput if bound by client instructions\n", name, candidate - direct, baseline, 100 * direct / candidate }'
+  }
+  compare engine direct
+  compare engine+connection direct
+  compare engine+connection direct+authorization
   rm -rf "$scratch"
   exit 0
 fi

@@ -19,6 +19,8 @@
 //!   through `egress.allow`);
 //! - `engine+connection`: with a credential, host allow-list, a stand-in route from a service
 //!   host to the upstream, and response redaction;
+//! - `direct+authorization`: direct again, with the same Authorization header as the
+//!   connection candidate (its fair baseline: the header costs client and upstream alike);
 //! - `url` (with `--candidate-url`): a plain GET of another URL, e.g. the server's proxy
 //!   endpoint forwarding to the same upstream.
 //!
@@ -96,6 +98,8 @@ async fn serve(listener: tokio::net::TcpListener) {
 #[derive(Clone)]
 enum Candidate {
     Direct(reqwest::Client, String),
+    /// Direct, sending the same Authorization header the connection candidate attaches.
+    DirectWithAuthorization(reqwest::Client, String, String),
     Engine(OutboundEngine, String),
     EngineWithConnection(
         OutboundEngine,
@@ -110,6 +114,17 @@ impl Candidate {
         match self {
             Candidate::Direct(client, url) => {
                 let response = client.get(url).send().await.unwrap();
+                assert!(response.status().is_success());
+                let body = response.bytes().await.unwrap();
+                assert!(!body.is_empty());
+            }
+            Candidate::DirectWithAuthorization(client, url, authorization) => {
+                let response = client
+                    .get(url)
+                    .header(reqwest::header::AUTHORIZATION, authorization)
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(response.status().is_success());
                 let body = response.bytes().await.unwrap();
                 assert!(!body.is_empty());
@@ -271,15 +286,14 @@ fn build_candidates(upstream: &str) -> Vec<(String, Candidate)> {
         ..OutboundConfig::default()
     })
     .unwrap();
+    let authorization =
+        "Zoho-oauthtoken 1000.0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef";
     let credential = Arc::new(
         CredentialAttachment::new(
             "bench__crm",
             Arc::new(StaticHostList::new(["www.zohoapis.com"])),
         )
-        .with_header(
-            "Authorization",
-            "Zoho-oauthtoken 1000.0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef",
-        ),
+        .with_header("Authorization", authorization),
     );
     let context = Arc::new(
         EgressContext::new().with_routes(
@@ -295,7 +309,7 @@ fn build_candidates(upstream: &str) -> Vec<(String, Candidate)> {
         ),
         (
             "engine".to_owned(),
-            Candidate::Engine(engine.clone(), upstream_url),
+            Candidate::Engine(engine.clone(), upstream_url.clone()),
         ),
         (
             "engine+connection".to_owned(),
@@ -304,6 +318,14 @@ fn build_candidates(upstream: &str) -> Vec<(String, Candidate)> {
                 credential,
                 context,
                 "https://www.zohoapis.com/crm/v2/Leads/4876876000000624001".to_owned(),
+            ),
+        ),
+        (
+            "direct+authorization".to_owned(),
+            Candidate::DirectWithAuthorization(
+                reqwest::Client::new(),
+                upstream_url,
+                authorization.to_owned(),
             ),
         ),
     ]
@@ -360,6 +382,8 @@ async fn benchmark(options: Options) {
     let mut ratio = vec![Vec::new(); candidates.len()];
     let mut cpu_ratio = vec![Vec::new(); candidates.len()];
     let mut client_cpu = vec![Vec::new(); candidates.len()];
+    // Per round and candidate: p50, p99, req/s, client + upstream CPU per request.
+    let mut figures: Vec<Vec<[f64; 4]>> = vec![Vec::new(); candidates.len()];
     let mut direct_p50 = Vec::new();
     let mut direct_p99 = Vec::new();
     let mut direct_rps = Vec::new();
@@ -413,6 +437,12 @@ async fn benchmark(options: Options) {
             ratio[index]
                 .push(throughput.requests_per_second / baseline_throughput.requests_per_second);
             client_cpu[index].push(throughput.client_cpu_us_per_request.unwrap_or(0.0));
+            figures[index].push([
+                micros(measured.p50),
+                micros(measured.p99),
+                throughput.requests_per_second,
+                candidate_cpu,
+            ]);
             if candidate_cpu > 0.0 {
                 cpu_ratio[index].push(baseline_cpu / candidate_cpu);
             }
@@ -449,6 +479,41 @@ async fn benchmark(options: Options) {
             median(&mut added_p99[index]),
             100.0 * median(&mut ratio[index]),
             median(&mut client_cpu[index]),
+        );
+    }
+    // The connection candidate sends an Authorization header, which costs client and upstream
+    // something whoever sends it: compared with a direct request carrying the same header.
+    let position = |name: &str| {
+        candidate_names
+            .iter()
+            .position(|candidate| candidate == name)
+    };
+    if let (Some(engine_index), Some(direct_index)) = (
+        position("engine+connection"),
+        position("direct+authorization"),
+    ) {
+        let pairs = figures[engine_index]
+            .iter()
+            .zip(&figures[direct_index])
+            .collect::<Vec<_>>();
+        let mut added_p50 = pairs.iter().map(|(e, d)| e[0] - d[0]).collect::<Vec<_>>();
+        let mut added_p99 = pairs.iter().map(|(e, d)| e[1] - d[1]).collect::<Vec<_>>();
+        let mut wall = pairs.iter().map(|(e, d)| e[2] / d[2]).collect::<Vec<_>>();
+        let mut cpu = pairs
+            .iter()
+            .filter(|(e, _)| e[3] > 0.0)
+            .map(|(e, d)| d[3] / e[3])
+            .collect::<Vec<_>>();
+        let cpu_figure = if cpu.is_empty() {
+            "n/a".to_owned()
+        } else {
+            format!("{:.1}%", 100.0 * median(&mut cpu))
+        };
+        println!(
+            "engine+connection vs direct+authorization (median of rounds): added p50 {:+.1} us, added p99 {:+.1} us, wall throughput {:.1}%, CPU-bound throughput {cpu_figure}",
+            median(&mut added_p50),
+            median(&mut added_p99),
+            100.0 * median(&mut wall),
         );
     }
 }

@@ -92,8 +92,15 @@ impl HostRoutes {
         let route = self.route_for(url.host_str()?)?;
         let mut target = route.target.clone();
         let prefix = route.target.path().trim_end_matches('/');
-        target.set_path(&format!("{prefix}{}", url.path()));
-        target.set_query(url.query());
+        if prefix.is_empty() {
+            // The usual target (`http://127.0.0.1:9100`): no path to join.
+            target.set_path(url.path());
+        } else {
+            target.set_path(&format!("{prefix}{}", url.path()));
+        }
+        if url.query().is_some() {
+            target.set_query(url.query());
+        }
         Some(target)
     }
 
