@@ -3,6 +3,7 @@
 //! the return value like `trestle deluge run`.
 //!
 //! `cargo run --release -p trestle-deluge --example profile_run -- FILE [--max-statements N]`
+//! (`--disassemble` prints the compiled code instead of running it)
 
 use std::process::ExitCode;
 
@@ -46,6 +47,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if arguments.iter().any(|argument| argument == "--disassemble") {
+        print!("{}", program.disassemble());
+        return ExitCode::SUCCESS;
+    }
     let mut run = match Run::new(program, Vec::new(), limits, RunContext::default()) {
         Ok(run) => run,
         Err(error) => {

@@ -8,7 +8,8 @@
 //!   `{"datetime": "2026-01-15T10:30:00"}` or `{"error": "message"}`. Effects without an
 //!   answer get null.
 //! - `// max-statements N`, `// max-effects N`, `// max-call-depth N`,
-//!   `// max-info-bytes N`, `// max-text-bytes N`, `// call-depth N` set limits.
+//!   `// max-info-bytes N`, `// max-text-bytes N`, `// max-collection-elements N`,
+//!   `// call-depth N` set limits.
 //! - `// system NAME = JSON` sets a system variable (`zoho.loginuserid` is `loginuserid`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -156,6 +157,9 @@ pub fn run_fixture(source: &str) -> String {
             "max-call-depth" => limits.max_call_depth = rest.parse().unwrap(),
             "max-info-bytes" => limits.max_info_bytes = rest.parse().unwrap(),
             "max-text-bytes" => limits.max_text_bytes = rest.parse().unwrap(),
+            "max-collection-elements" => {
+                limits.max_collection_elements = rest.parse().unwrap();
+            }
             "call-depth" => context.call_depth = rest.parse().unwrap(),
             _ => {}
         }

@@ -149,8 +149,8 @@ pub(crate) fn common_method(
             .map(|()| Value::Boolean(matches!(receiver, Value::Boolean(_)))),
         "tostring" | "totext" => call
             .count(0, 0)
-            .and_then(|()| call.heap.to_text(receiver))
-            .map(Value::text),
+            .and_then(|()| call.heap.to_text_value(receiver))
+            .map(Value::Text),
         "tolong" | "tonumber" | "tobigint" | "toint" => to_long(call, receiver),
         "todecimal" => to_decimal(call, receiver),
         "toboolean" => call.count(0, 0).and_then(|()| match receiver {

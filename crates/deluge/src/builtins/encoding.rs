@@ -105,7 +105,7 @@ fn url_decode(call: &Call<'_>) -> Result<Value, BuiltinError> {
         // Zoho documents null for arguments that are not text.
         return Ok(Value::Null);
     };
-    let plus_as_space = text.replace('+', " ");
+    let plus_as_space = text.as_str().replace('+', " ");
     let decoded = percent_encoding::percent_decode_str(&plus_as_space).decode_utf8_lossy();
     Ok(Value::text(decoded.into_owned()))
 }

@@ -406,12 +406,36 @@ fn to_list(call: &mut Call<'_>, text: &str) -> Result<Value, BuiltinError> {
         Some(separator) if separator.is_empty() => {
             text.chars().map(|c| Value::text(c.to_string())).collect()
         }
-        Some(separator) => text.split(separator.as_str()).map(Value::text).collect(),
+        Some(separator) => {
+            // A one-character separator (the usual `;` or `,`) is found with memchr.
+            let mut characters = separator.chars();
+            match (characters.next(), characters.next()) {
+                (Some(only), None) if only.is_ascii() => {
+                    split_on_byte(text, u8::try_from(only).unwrap_or_default())
+                }
+                (Some(only), None) => text.split(only).map(Value::text).collect(),
+                _ => text.split(separator.as_str()).map(Value::text).collect(),
+            }
+        }
     };
     call.heap.note_added(0);
     let list = call.heap.new_list_value(elements);
     call.heap.check_size()?;
     Ok(list)
+}
+
+/// `text.toList(";")` for a one-byte separator: counted first so the list is allocated
+/// once, then cut at each separator (ASCII, so every cut is on a character boundary).
+fn split_on_byte(text: &str, separator: u8) -> Vec<Value> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::with_capacity(memchr::memchr_iter(separator, bytes).count() + 1);
+    let mut start = 0;
+    for position in memchr::memchr_iter(separator, bytes) {
+        pieces.push(Value::text(text.get(start..position).unwrap_or_default()));
+        start = position + 1;
+    }
+    pieces.push(Value::text(text.get(start..).unwrap_or_default()));
+    pieces
 }
 
 fn hex_to_text(call: &Call<'_>, text: &str) -> Result<Value, BuiltinError> {

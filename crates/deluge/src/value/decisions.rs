@@ -118,8 +118,12 @@
 //! - Built-ins refuse to produce text longer than [`DEFAULT_MAX_TEXT_BYTES`] (Zoho's 300 KB
 //!   per parameter is an input limit; we bound outputs at a larger, configurable size) and
 //!   to grow the heap beyond [`DEFAULT_MAX_HEAP_ELEMENTS`] list elements plus map entries.
-//! - Lists and maps nothing reaches are reclaimed only when the VM runs
-//!   `Heap::collect_garbage`; [`COLLECTION_MINIMUM_GROWTH`] sets how often it is wanted.
+//! - Lists and maps nothing reaches are reclaimed when the VM runs `Heap::collect_garbage`
+//!   at the start of a statement, which it does when `Heap::wants_collection` says so: the
+//!   heap doubled since the last collection (by at least [`COLLECTION_MINIMUM_GROWTH`]), or
+//!   half the room left under the element limit was used. The limit therefore counts what
+//!   a script keeps, not what it dropped: only a single statement that alone fills half the
+//!   remaining room can hit it because of garbage.
 
 /// DECIMAL is exact base-10 arithmetic.
 pub const DECIMALS_ARE_EXACT: bool = true;
@@ -162,6 +166,9 @@ pub const DEFAULT_MAX_HEAP_ELEMENTS: usize = 5_000_000;
 /// Growth (list elements, map entries and containers) below which
 /// `Heap::wants_collection` never asks for a garbage collection.
 pub const COLLECTION_MINIMUM_GROWTH: usize = 100_000;
+/// Fewest new elements between two collections near the element limit, so a run whose
+/// kept data nearly fills the limit does not collect at every statement.
+pub const COLLECTION_MINIMUM_SPACING: usize = 1_000;
 /// Deepest nesting followed when printing, converting to JSON or detaching.
 pub const MAX_NESTING_DEPTH: usize = 200;
 

@@ -1,17 +1,21 @@
 //! Printing values the way Deluge does (`info`, `toString()`, `+` with text).
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 
-use super::{BuiltinError, Heap, Value, datetime, decisions, number};
+use super::{BuiltinError, Heap, Text, Value, datetime, decisions, number};
 
 impl Heap {
     /// The printed form of a value (see [`decisions`]): text as is, maps as JSON, lists of
     /// scalars comma-separated, dates in `dd-MMM-yyyy HH:mm:ss`. Output beyond the text
     /// limit is cut short; use [`Heap::to_text`] to get an error instead.
     pub fn display(&self, value: &Value) -> String {
+        if let Some(text) = scalar_text(value) {
+            return text;
+        }
         let mut printer = Printer::new(self);
         printer.top_level(value);
-        printer.output
+        printer.finish_string()
     }
 
     /// Like [`Heap::display`], but an error when the text would exceed
@@ -22,26 +26,35 @@ impl Heap {
         }
         let mut printer = Printer::new(self);
         printer.top_level(value);
-        if printer.overflowed {
-            return Err(BuiltinError::text_too_long(
-                printer.output.len(),
-                self.limits.max_text_bytes,
-            ));
+        printer.check()?;
+        Ok(printer.finish_string())
+    }
+
+    /// [`Heap::to_text`] as a text value: text is shared, not copied, and printed lists and
+    /// maps are copied out of the reused print buffer once, at their exact size.
+    pub fn to_text_value(&self, value: &Value) -> Result<Text, BuiltinError> {
+        match value {
+            Value::Text(text) => Ok(text.clone()),
+            Value::List(_) | Value::Map(_) => {
+                let mut printer = Printer::new(self);
+                printer.top_level(value);
+                printer.check()?;
+                Ok(printer.finish_text())
+            }
+            other => {
+                let text = scalar_text(other).unwrap_or_default();
+                self.check_text_length(text.len())?;
+                Ok(Text::from(text))
+            }
         }
-        Ok(printer.output)
     }
 
     /// A value as JSON text (maps and lists as JSON; a top-level text becomes a JSON string).
     pub fn to_json_text(&self, value: &Value) -> Result<String, BuiltinError> {
         let mut printer = Printer::new(self);
         printer.json(value, 0);
-        if printer.overflowed {
-            return Err(BuiltinError::text_too_long(
-                printer.output.len(),
-                self.limits.max_text_bytes,
-            ));
-        }
-        Ok(printer.output)
+        printer.check()?;
+        Ok(printer.finish_string())
     }
 
     /// A short description for error messages: `text "abc"`, `number 5`, `map`.
@@ -60,6 +73,26 @@ impl Heap {
         }
     }
 }
+
+/// The output buffer printing reuses (see [`Heap::to_text_value`]). A heap belongs to one
+/// run on one thread at a time, so a `Cell` is enough; a copy of a heap starts without one.
+#[derive(Default)]
+pub(super) struct PrintBuffer(Cell<String>);
+
+impl Clone for PrintBuffer {
+    fn clone(&self) -> Self {
+        PrintBuffer::default()
+    }
+}
+
+impl std::fmt::Debug for PrintBuffer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("PrintBuffer")
+    }
+}
+
+/// A buffer grown past this is not kept: one huge print should not pin its memory.
+const KEPT_PRINT_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Prints a scalar (anything but a list or map) without consulting a heap.
 pub(crate) fn scalar_text(value: &Value) -> Option<String> {
@@ -85,10 +118,41 @@ struct Printer<'heap> {
 
 impl<'heap> Printer<'heap> {
     fn new(heap: &'heap Heap) -> Self {
+        let mut output = heap.print_buffer.0.take();
+        output.clear();
         Printer {
             heap,
-            output: String::new(),
+            output,
             overflowed: false,
+        }
+    }
+
+    fn check(&self) -> Result<(), BuiltinError> {
+        if self.overflowed {
+            return Err(BuiltinError::text_too_long(
+                self.output.len(),
+                self.heap.limits.max_text_bytes,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The output as an exactly sized `String`; the buffer goes back to the heap.
+    fn finish_string(self) -> String {
+        let text = self.output.as_str().to_owned();
+        self.give_back();
+        text
+    }
+
+    fn finish_text(self) -> Text {
+        let text = Text::from(self.output.as_str());
+        self.give_back();
+        text
+    }
+
+    fn give_back(self) {
+        if self.output.capacity() <= KEPT_PRINT_BUFFER_BYTES {
+            self.heap.print_buffer.0.set(self.output);
         }
     }
 
@@ -186,19 +250,35 @@ impl<'heap> Printer<'heap> {
     }
 }
 
+/// Bytes a JSON string literal cannot hold as they are: control characters, `"` and `\`.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Appends `text` as a JSON string literal.
 pub(crate) fn push_json_string(output: &mut String, text: &str) {
     output.reserve(text.len() + 2);
     output.push('"');
-    let needs_escape = text
+    let Some(first_escape) = text
         .bytes()
-        .any(|byte| byte == b'"' || byte == b'\\' || byte < 0x20);
-    if !needs_escape {
+        .position(|byte| NEEDS_ESCAPE[usize::from(byte)])
+    else {
         output.push_str(text);
         output.push('"');
         return;
-    }
-    for character in text.chars() {
+    };
+    // The byte found is ASCII, so both halves are on character boundaries.
+    let (clean, rest) = text.split_at_checked(first_escape).unwrap_or(("", text));
+    output.push_str(clean);
+    for character in rest.chars() {
         match character {
             '"' => output.push_str("\\\""),
             '\\' => output.push_str("\\\\"),

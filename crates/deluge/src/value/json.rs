@@ -1,12 +1,12 @@
 //! JSON: converting values to and from `serde_json`, and parsing JSON text (`toMap()`,
 //! `toJSONList()`, responses) straight into heap values with exact decimals.
 
+use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use super::{BuiltinError, Heap, MapEntries, Value, datetime, number};
+use super::{BuiltinError, Heap, MapEntries, MapHasher, Text, Value, datetime, number};
 
 impl Heap {
     /// A value as a `serde_json` tree. Dates become strings in Deluge's default form; a
@@ -71,7 +71,7 @@ impl Heap {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Boolean(b),
             Json::Number(number) => json_number_to_value(&number),
-            Json::String(text) => Value::Text(Arc::new(text)),
+            Json::String(text) => Value::Text(super::Text::from(text)),
             Json::Array(elements) => {
                 let elements = elements
                     .into_iter()
@@ -93,18 +93,28 @@ impl Heap {
     /// values may be unquoted (`{company:Zoho}`) or single-quoted; trailing commas are
     /// accepted. Numbers are exact. Errors name the position of the problem.
     pub fn parse_json_text(&mut self, text: &str) -> Result<Value, BuiltinError> {
+        // The scratch stacks live in the heap so a run that parses many documents grows
+        // them once; they are empty between parses.
+        let values = std::mem::take(&mut self.json_values);
+        let entries = std::mem::take(&mut self.json_entries);
         let mut parser = JsonParser {
             heap: self,
             text,
             position: 0,
+            values,
+            entries,
         };
-        parser.skip_space();
-        let value = parser.value(0)?;
-        parser.skip_space();
-        if parser.position < text.len() {
-            return Err(parser.error("unexpected text after the end of the JSON value"));
-        }
-        Ok(value)
+        let result = parser.document();
+        let JsonParser {
+            mut values,
+            mut entries,
+            ..
+        } = parser;
+        values.clear();
+        entries.clear();
+        self.json_values = values;
+        self.json_entries = entries;
+        result
     }
 }
 
@@ -135,14 +145,28 @@ fn json_number_to_value(number: &serde_json::Number) -> Value {
 const MAX_JSON_DEPTH: usize = 128;
 
 /// Works on bytes: every structural character of JSON is ASCII, and text between them is
-/// copied as whole UTF-8 slices.
+/// copied as whole UTF-8 slices. Elements and entries of the lists and maps being read wait
+/// on the scratch stacks `values` and `entries`, so each list and map is allocated once at
+/// its exact size.
 struct JsonParser<'heap, 'text> {
     heap: &'heap mut Heap,
     text: &'text str,
     position: usize,
+    values: Vec<Value>,
+    entries: Vec<(String, Value)>,
 }
 
 impl<'text> JsonParser<'_, 'text> {
+    fn document(&mut self) -> Result<Value, BuiltinError> {
+        self.skip_space();
+        let value = self.value(0)?;
+        self.skip_space();
+        if self.position < self.text.len() {
+            return Err(self.error("unexpected text after the end of the JSON value"));
+        }
+        Ok(value)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.position).copied()
     }
@@ -181,7 +205,7 @@ impl<'text> JsonParser<'_, 'text> {
             Some(quote @ (b'"' | b'\'')) => {
                 let text = self.string(quote)?;
                 self.heap.check_text_length(text.len())?;
-                Ok(Value::text(text))
+                Ok(Value::Text(Text::from(text.as_ref())))
             }
             Some(_) => {
                 let word = self.bare_word();
@@ -195,7 +219,7 @@ impl<'text> JsonParser<'_, 'text> {
 
     fn object(&mut self, depth: usize) -> Result<Value, BuiltinError> {
         self.position += 1;
-        let mut entries = MapEntries::default();
+        let start = self.entries.len();
         loop {
             self.skip_space();
             match self.peek() {
@@ -207,7 +231,7 @@ impl<'text> JsonParser<'_, 'text> {
                 _ => {}
             }
             let key = match self.peek() {
-                Some(quote @ (b'"' | b'\'')) => self.string(quote)?,
+                Some(quote @ (b'"' | b'\'')) => self.string(quote)?.into_owned(),
                 _ => {
                     let word = self.bare_word();
                     if word.is_empty() {
@@ -223,7 +247,7 @@ impl<'text> JsonParser<'_, 'text> {
             self.position += 1;
             self.skip_space();
             let element = self.value(depth + 1)?;
-            entries.insert(key, element);
+            self.entries.push((key, element));
             self.heap.note_added(1);
             self.heap.check_size()?;
             self.skip_space();
@@ -233,12 +257,18 @@ impl<'text> JsonParser<'_, 'text> {
                 _ => return Err(self.error("',' or '}' was expected")),
             }
         }
+        let count = self.entries.len().saturating_sub(start);
+        let mut entries = MapEntries::with_capacity_and_hasher(count, MapHasher::default());
+        // A repeated key keeps its first position and its last value, as `put` does.
+        for (key, element) in self.entries.drain(start..) {
+            entries.insert(key, element);
+        }
         Ok(Value::Map(self.heap.new_map_from_counted(entries)))
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, BuiltinError> {
         self.position += 1;
-        let mut elements = Vec::new();
+        let start = self.values.len();
         loop {
             self.skip_space();
             match self.peek() {
@@ -249,7 +279,8 @@ impl<'text> JsonParser<'_, 'text> {
                 None => return Err(self.error("the text ended inside a list; ']' is missing")),
                 _ => {}
             }
-            elements.push(self.value(depth + 1)?);
+            let element = self.value(depth + 1)?;
+            self.values.push(element);
             self.heap.note_added(1);
             self.heap.check_size()?;
             self.skip_space();
@@ -259,10 +290,12 @@ impl<'text> JsonParser<'_, 'text> {
                 _ => return Err(self.error("',' or ']' was expected")),
             }
         }
+        let elements: Vec<Value> = self.values.drain(start..).collect();
         Ok(Value::List(self.heap.new_list_counted(elements)))
     }
 
-    fn string(&mut self, quote: u8) -> Result<String, BuiltinError> {
+    /// A string's content; borrowed from the text when it has no escape (most do).
+    fn string(&mut self, quote: u8) -> Result<Cow<'text, str>, BuiltinError> {
         self.position += 1;
         let mut text = String::new();
         loop {
@@ -272,17 +305,15 @@ impl<'text> JsonParser<'_, 'text> {
                 .as_bytes()
                 .get(self.position..)
                 .unwrap_or_default();
-            let run = memchr::memchr2(quote, b'\\', rest)
+            let run = find_quote_or_backslash(rest, quote)
                 .ok_or_else(|| self.error("the text ended inside a string"))?;
-            // Most strings have no escape: take them in one exactly sized copy.
             if text.is_empty() && rest.get(run) == Some(&quote) {
                 let whole = self
                     .text
                     .get(self.position..self.position + run)
-                    .unwrap_or("")
-                    .to_owned();
+                    .unwrap_or("");
                 self.position += run + 1;
-                return Ok(whole);
+                return Ok(Cow::Borrowed(whole));
             }
             text.push_str(
                 self.text
@@ -295,7 +326,7 @@ impl<'text> JsonParser<'_, 'text> {
             };
             self.position += 1;
             if byte == quote {
-                return Ok(text);
+                return Ok(Cow::Owned(text));
             }
             let Some(escaped) = self.peek() else {
                 return Err(self.error("the text ended inside a string"));
@@ -367,6 +398,17 @@ impl<'text> JsonParser<'_, 'text> {
         }
         self.text.get(start..self.position).unwrap_or("").trim()
     }
+}
+
+/// Where the next quote or backslash is. Short strings (keys, names) are scanned directly,
+/// which costs less than setting up the vectorized search used for long ones.
+fn find_quote_or_backslash(bytes: &[u8], quote: u8) -> Option<usize> {
+    const SHORT: usize = 32;
+    let (head, tail) = bytes.split_at(bytes.len().min(SHORT));
+    if let Some(found) = head.iter().position(|&byte| byte == quote || byte == b'\\') {
+        return Some(found);
+    }
+    memchr::memchr2(quote, b'\\', tail).map(|found| found + head.len())
 }
 
 fn bare_word_value(word: &str) -> Value {

@@ -61,8 +61,13 @@ pub type MapEntries = IndexMap<String, Value, MapHasher>;
 /// The hasher of [`MapEntries`].
 pub type MapHasher = foldhash::fast::RandomState;
 
-/// A Deluge value. Cloning is cheap: text and files are reference-counted, lists and maps
-/// are handles into the run's [`Heap`].
+/// Text of a Deluge value: up to 15 bytes inline (no allocation: most keys, names and
+/// pieces of split text), longer text in one reference-counted allocation that `+` and `+=`
+/// append to in place when nothing else holds it.
+pub type Text = ecow::EcoString;
+
+/// A Deluge value. Cloning is cheap: short text is inline, longer text and files are
+/// reference-counted, lists and maps are handles into the run's [`Heap`].
 #[derive(Debug, Clone, Default)]
 pub enum Value {
     #[default]
@@ -72,8 +77,8 @@ pub enum Value {
     Long(i64),
     /// Deluge DECIMAL, exact (see [`decisions::DECIMALS_ARE_EXACT`]).
     Decimal(Decimal),
-    /// Text. An `Arc<String>` so `s = s + x` can append in place when `s` is not shared.
-    Text(Arc<String>),
+    /// Text (see [`Text`]).
+    Text(Text),
     /// A date without a time of day (`'01-Jan-2020'`, `toDate()`).
     Date(NaiveDate),
     /// A date with a time of day, in the run's time zone ([`Heap::time_zone`]).
@@ -182,12 +187,20 @@ pub struct Heap {
     /// Elements alive after the last collection; the next one is due when the heap has
     /// grown well beyond it.
     elements_after_collection: usize,
+    /// Elements plus containers at which [`Heap::wants_collection`] turns true.
+    next_collection_at: usize,
     element_count: usize,
     limits: BuiltinLimits,
     time_zone: chrono_tz::Tz,
     /// Compiled regular expressions of `replaceAll`, `matches`, ...: scripts call them in
     /// loops with the same pattern.
     regex_cache: std::collections::HashMap<(String, bool), regex::Regex>,
+    /// Scratch stacks of the JSON parser (empty between parses).
+    json_values: Vec<Value>,
+    json_entries: Vec<(String, Value)>,
+    /// Scratch output of printing, kept so printing large values does not regrow a
+    /// buffer every time.
+    print_buffer: display::PrintBuffer,
 }
 
 impl Default for Heap {
@@ -204,17 +217,23 @@ impl Heap {
 
     /// An empty heap with the given limits.
     pub fn with_limits(limits: BuiltinLimits) -> Heap {
-        Heap {
+        let mut heap = Heap {
             lists: Vec::new(),
             maps: Vec::new(),
             free_lists: Vec::new(),
             free_maps: Vec::new(),
             elements_after_collection: 0,
+            next_collection_at: 0,
             element_count: 0,
             limits,
             time_zone: chrono_tz::UTC,
             regex_cache: std::collections::HashMap::new(),
-        }
+            json_values: Vec::new(),
+            json_entries: Vec::new(),
+            print_buffer: display::PrintBuffer::default(),
+        };
+        heap.plan_next_collection();
+        heap
     }
 
     /// A compiled regular expression (Java syntax as far as the `regex` crate supports it:
@@ -252,6 +271,7 @@ impl Heap {
 
     pub fn set_limits(&mut self, limits: BuiltinLimits) {
         self.limits = limits;
+        self.plan_next_collection();
     }
 
     /// The time zone date-times of this run are in (the organization's zone in Zoho).
@@ -298,7 +318,7 @@ impl Heap {
     /// A text value, checked against the text limit.
     pub fn make_text(&self, text: String) -> Result<Value, BuiltinError> {
         self.check_text_length(text.len())?;
-        Ok(Value::Text(Arc::new(text)))
+        Ok(Value::Text(Text::from(text)))
     }
 
     // ----- lists -----
@@ -455,38 +475,37 @@ impl Heap {
     }
 
     /// `map.put(key, value)` with a text key: an existing key is overwritten without
-    /// copying the key text; a new key takes the text over when nothing else holds it.
-    pub fn map_put_text(
-        &mut self,
-        id: MapId,
-        key: Arc<String>,
-        value: Value,
-    ) -> Result<(), BuiltinError> {
-        let key = match Arc::try_unwrap(key) {
-            Ok(owned) => owned,
-            Err(shared) => {
-                if let Some(slot) = self
-                    .maps
-                    .get_mut(id.0 as usize)
-                    .and_then(|entries| entries.get_mut(shared.as_str()))
-                {
-                    *slot = value;
-                    return Ok(());
-                }
-                shared.as_str().to_owned()
-            }
-        };
-        self.map_put(id, key, value)
+    /// copying the key text.
+    pub fn map_put_text(&mut self, id: MapId, key: &str, value: Value) -> Result<(), BuiltinError> {
+        if let Some(slot) = self
+            .maps
+            .get_mut(id.0 as usize)
+            .and_then(|entries| entries.get_mut(key))
+        {
+            *slot = value;
+            return Ok(());
+        }
+        self.map_put(id, key.to_owned(), value)
     }
 
     // ----- garbage collection -----
 
     /// Whether enough lists and maps were created since the last collection that one is
     /// worth its cost: the elements stored have doubled, and by at least
-    /// [`decisions::COLLECTION_MINIMUM_GROWTH`].
+    /// [`decisions::COLLECTION_MINIMUM_GROWTH`]; or half the room left under
+    /// [`BuiltinLimits::max_heap_elements`] after the last collection is used (see
+    /// [`decisions`]).
+    #[inline]
     pub fn wants_collection(&self) -> bool {
-        self.element_count + self.container_count()
-            > (self.elements_after_collection * 2).max(decisions::COLLECTION_MINIMUM_GROWTH)
+        self.element_count + self.container_count() > self.next_collection_at
+    }
+
+    fn plan_next_collection(&mut self) {
+        let kept = self.elements_after_collection;
+        let growth = (kept * 2).max(decisions::COLLECTION_MINIMUM_GROWTH);
+        let room = self.limits.max_heap_elements.saturating_sub(kept) / 2;
+        let near_limit = kept.saturating_add(room.max(decisions::COLLECTION_MINIMUM_SPACING));
+        self.next_collection_at = growth.min(near_limit);
     }
 
     /// Reclaims every list and map that no root reaches, so their slots are reused and
@@ -570,6 +589,7 @@ impl Heap {
         self.elements_after_collection = live_elements
             + live_lists.iter().filter(|live| **live).count()
             + live_maps.iter().filter(|live| **live).count();
+        self.plan_next_collection();
         reclaimed
     }
 
@@ -652,7 +672,7 @@ impl Heap {
             OwnedValue::Boolean(b) => Value::Boolean(b),
             OwnedValue::Long(n) => Value::Long(n),
             OwnedValue::Decimal(d) => Value::Decimal(d),
-            OwnedValue::Text(t) => Value::Text(Arc::new(t)),
+            OwnedValue::Text(t) => Value::Text(Text::from(t)),
             OwnedValue::Date(d) => Value::Date(d),
             OwnedValue::DateTime(d) => Value::DateTime(d),
             OwnedValue::Time(t) => Value::Time(t),
@@ -677,8 +697,8 @@ impl Heap {
 
 impl Value {
     /// A text value (no limit check; use [`Heap::make_text`] for produced text).
-    pub fn text(text: impl Into<String>) -> Value {
-        Value::Text(Arc::new(text.into()))
+    pub fn text(text: impl Into<Text>) -> Value {
+        Value::Text(text.into())
     }
 
     pub fn is_null(&self) -> bool {

@@ -1,12 +1,10 @@
 //! Operators: arithmetic with Deluge's coercions and exact decimals, `+` as concatenation,
 //! equality, ordering and `in`. See [`super::decisions`] for the rules chosen.
 
-use std::cmp::Ordering;
-use std::sync::Arc;
-
 use rust_decimal::Decimal;
+use std::cmp::Ordering;
 
-use super::{BuiltinError, Heap, Value, decisions};
+use super::{BuiltinError, Heap, Text, Value, decisions};
 
 /// The binary arithmetic operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,33 +68,35 @@ impl Heap {
     }
 
     /// `left + right` where one side is text: the printed forms joined. Appends in place
-    /// when `left` is text nothing else holds; otherwise builds the result in one buffer.
+    /// when `left` is text nothing else holds (`s = s + x`, `s += x`); short results stay
+    /// inline without any allocation.
     pub fn concatenate(&self, left: Value, right: &Value) -> Result<Value, BuiltinError> {
         let mut text = match left {
-            Value::Text(text) => match Arc::try_unwrap(text) {
-                Ok(owned) => owned,
-                Err(shared) => {
-                    let mut copy = String::with_capacity(shared.len() + 16);
-                    copy.push_str(&shared);
-                    copy
-                }
-            },
-            other => self.to_text(&other)?,
+            Value::Text(text) => text,
+            other => self.to_text_value(&other)?,
         };
         self.append_printed(&mut text, right)?;
-        self.check_text_length(text.len())?;
-        Ok(Value::Text(Arc::new(text)))
+        Ok(Value::Text(text))
     }
 
     /// Appends the printed form of `value` to `output` without an intermediate text for
-    /// the common scalars.
-    fn append_printed(&self, output: &mut String, value: &Value) -> Result<(), BuiltinError> {
+    /// the common scalars; errors (leaving `output` alone) past the text limit.
+    pub(crate) fn append_printed(
+        &self,
+        output: &mut Text,
+        value: &Value,
+    ) -> Result<(), BuiltinError> {
         match value {
             Value::Text(text) => {
                 self.check_text_length(output.len().saturating_add(text.len()))?;
                 output.push_str(text);
             }
-            Value::Long(number) => super::number::push_long(output, *number),
+            Value::Long(number) => {
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(*number);
+                self.check_text_length(output.len().saturating_add(digits.len()))?;
+                output.push_str(digits);
+            }
             Value::Null => output.push_str(decisions::NULL_PRINTS_AS),
             Value::Boolean(truth) => output.push_str(if *truth { "true" } else { "false" }),
             other => {

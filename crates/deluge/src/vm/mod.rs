@@ -17,7 +17,7 @@ use crate::compile::code::{FastMethod, Op, Operator};
 use crate::effect::{Effect, EffectResult};
 use crate::error::{Error, SourceLocation, codes};
 use crate::limits::{LimitKind, Limits};
-use crate::value::{BinaryOperator, BuiltinLimits, Heap, ListId, OwnedValue, Value};
+use crate::value::{BinaryOperator, BuiltinLimits, Heap, ListId, OwnedValue, Value, decisions};
 
 /// What the host knows about the run that the script can read: `zoho.loginuser`,
 /// `zoho.adminuserid`, ... (keys without the `zoho.` prefix, lower-case), and how deep in
@@ -352,6 +352,14 @@ impl Run {
         {
             return Ok(());
         }
+        // Text `+` anything appends the printed right side to the text where it lies, as
+        // `Heap::concatenate` would (in place when the text is not shared).
+        if operator == Operator::Add
+            && decisions::TEXT_PLUS_CONCATENATES
+            && let Some(Value::Text(left)) = self.stack.last_mut()
+        {
+            return Ok(self.heap.append_printed(left, right)?);
+        }
         let left = self.pop();
         let value = self.binary(operator, left, right)?;
         self.stack.push(value);
@@ -376,6 +384,9 @@ impl Run {
             let result: Result<(), Fault> = match op {
                 Op::Statement => {
                     self.statements += 1;
+                    if self.heap.wants_collection() {
+                        self.collect_garbage();
+                    }
                     if self.statements > next_check {
                         if self.statements > self.limits.max_statements {
                             Err(Fault::Limit(LimitKind::Statements))
@@ -766,6 +777,23 @@ impl Run {
         }
     }
 
+    /// Reclaims the lists and maps the script can no longer reach. Runs only between
+    /// statements, where every live value is in a variable, on the operand stack (values
+    /// of enclosing expressions such as a pending `try`) or behind a loop's iterator.
+    fn collect_garbage(&mut self) {
+        let iterated: Vec<Value> = self
+            .iterators
+            .iter()
+            .map(|iteration| Value::List(iteration.list))
+            .collect();
+        self.heap.collect_garbage(
+            self.slots
+                .iter()
+                .chain(self.stack.iter())
+                .chain(iterated.iter()),
+        );
+    }
+
     fn finish(&mut self, value: Value) -> Step {
         self.state = State::Done;
         let return_value = self.heap.detach(&value);
@@ -821,6 +849,14 @@ impl Run {
         {
             return Ok(());
         }
+        // `s += x` on text appends in the variable itself; at the text limit the error ends
+        // the run and leaves `s` as it was.
+        if operator == BinaryOperator::Add
+            && decisions::TEXT_PLUS_CONCATENATES
+            && let Value::Text(text) = target
+        {
+            return Ok(self.heap.append_printed(text, &right)?);
+        }
         // Taking text out leaves it unshared, so `+` appends in place. Text `+` fails only
         // at the text limit, which ends the run; other values are copied so that a caught
         // error leaves the variable as it was.
@@ -874,7 +910,7 @@ impl Run {
                 let key = self.pop();
                 self.stack.pop();
                 let result = match key {
-                    Value::Text(key) => self.heap.map_put_text(map, key, value),
+                    Value::Text(key) => self.heap.map_put_text(map, &key, value),
                     other => self.heap.map_put_value_key(map, &other, value),
                 };
                 self.stack.push(Value::Null);
@@ -904,7 +940,7 @@ impl Run {
             }
             FastMethod::Length => {
                 let size = match self.stack.last() {
-                    Some(Value::Text(text)) => text.chars().count(),
+                    Some(Value::Text(text)) => character_count(text),
                     _ => return None,
                 };
                 self.stack.pop();
@@ -940,7 +976,7 @@ impl Run {
         let mut result = Ok(());
         while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
             let key = match key {
-                Value::Text(text) => Arc::unwrap_or_clone(text),
+                Value::Text(text) => String::from(text.as_str()),
                 other => self.heap.key_text(&other),
             };
             if let Err(error) = self.heap.map_put(map, key, value) {
@@ -971,6 +1007,16 @@ impl Run {
     }
 }
 
+/// Characters in `text` (`length()`). Short texts are counted in one simple pass over
+/// their bytes (every byte that does not continue a UTF-8 sequence starts a character).
+fn character_count(text: &str) -> usize {
+    const SHORT_TEXT: usize = 32;
+    if text.len() <= SHORT_TEXT {
+        return text.bytes().filter(|byte| (byte & 0xC0) != 0x80).count();
+    }
+    text.chars().count()
+}
+
 /// `haystack.contains(needle)`. Short texts (the usual receiver in a loop) are searched
 /// window by window, which costs less than setting up the general substring search. A
 /// byte match of valid UTF-8 in valid UTF-8 always lies on character boundaries, so both
@@ -981,10 +1027,25 @@ fn text_contains(haystack: &str, needle: &str) -> bool {
         return true;
     }
     if haystack.len() <= SHORT_TEXT {
-        return haystack
-            .as_bytes()
-            .windows(needle.len())
-            .any(|window| window == needle.as_bytes());
+        let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+        let Some((&first, rest)) = needle.split_first() else {
+            return true;
+        };
+        let Some(last_start) = haystack.len().checked_sub(needle.len()) else {
+            return false;
+        };
+        // Byte by byte: for a few bytes this beats calling memcmp at every position.
+        return (0..=last_start).any(|start| {
+            haystack.get(start) == Some(&first)
+                && haystack
+                    .get(start + 1..start + needle.len())
+                    .is_some_and(|candidate| {
+                        candidate
+                            .iter()
+                            .zip(rest)
+                            .all(|(left, right)| left == right)
+                    })
+        });
     }
     haystack.contains(needle)
 }
