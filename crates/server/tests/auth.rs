@@ -85,7 +85,7 @@ async fn session_authenticates_until_logout(backend: Backend) {
     let user = server.create_member(organization, Role::Developer).await;
     let session = server.login(&user).await;
 
-    let (status, me) = server.call(Method::GET, "/api/v1/me", &session, None).await;
+    let (status, me) = server.me(&session).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["authenticated_by"], "session");
     assert_eq!(me["organizations"][0]["role"], "developer");
@@ -103,7 +103,7 @@ async fn session_authenticates_until_logout(backend: Backend) {
         "{cleared}"
     );
 
-    let (status, body) = server.call(Method::GET, "/api/v1/me", &session, None).await;
+    let (status, body) = server.me(&session).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(assert_error_shape(status, &body), "UNAUTHENTICATED");
 
@@ -112,15 +112,10 @@ async fn session_authenticates_until_logout(backend: Backend) {
         .await;
     assert_eq!(assert_error_shape(status, &body), "UNAUTHENTICATED");
     let (status, body) = server
-        .call(
-            Method::GET,
-            "/api/v1/me",
-            &Auth::Session {
-                cookie: "forged".to_owned(),
-                csrf_token: "forged".to_owned(),
-            },
-            None,
-        )
+        .me(&Auth::Session {
+            cookie: "forged".to_owned(),
+            csrf_token: "forged".to_owned(),
+        })
         .await;
     assert_eq!(assert_error_shape(status, &body), "UNAUTHENTICATED");
 }
@@ -230,7 +225,7 @@ async fn one_time_password_must_be_changed_first(backend: Backend) {
         assert_error_shape(status, &body),
         "PASSWORD_CHANGE_REQUIRED"
     );
-    let (status, me) = server.call(Method::GET, "/api/v1/me", &session, None).await;
+    let (status, me) = server.me(&session).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["user"]["must_change_password"], true);
 
@@ -301,11 +296,9 @@ async fn password_change_checks_the_current_password_and_policy(backend: Backend
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     // The other session was ended; this one goes on; the old password no longer works.
-    let (status, _) = server
-        .call(Method::GET, "/api/v1/me", &other_session, None)
-        .await;
+    let (status, _) = server.me(&other_session).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = server.call(Method::GET, "/api/v1/me", &session, None).await;
+    let (status, _) = server.me(&session).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = server
         .call(
@@ -352,7 +345,7 @@ async fn api_tokens_authenticate_until_revoked(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let token = Auth::Bearer(created["token"].as_str().unwrap().to_owned());
-    let (status, me) = server.call(Method::GET, "/api/v1/me", &token, None).await;
+    let (status, me) = server.me(&token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["authenticated_by"], "api_token");
     assert_eq!(me["organizations"].as_array().unwrap().len(), 1);
@@ -378,16 +371,14 @@ async fn api_tokens_authenticate_until_revoked(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, error) = server.call(Method::GET, "/api/v1/me", &token, None).await;
+    let (status, error) = server.me(&token).await;
     assert_eq!(assert_error_shape(status, &error), "UNAUTHENTICATED");
 
     // Removing the member stops their tokens.
     let developer_token = server
         .issue_token(organization.id, &organization.developer)
         .await;
-    let (status, _) = server
-        .call(Method::GET, "/api/v1/me", &developer_token, None)
-        .await;
+    let (status, _) = server.me(&developer_token).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = server
         .call(
@@ -401,9 +392,7 @@ async fn api_tokens_authenticate_until_revoked(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = server
-        .call(Method::GET, "/api/v1/me", &developer_token, None)
-        .await;
+    let (status, _) = server.me(&developer_token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Malformed Authorization headers are named as such.
@@ -422,14 +411,7 @@ async fn api_tokens_authenticate_until_revoked(backend: Backend) {
             "{header}"
         );
     }
-    let (status, error) = server
-        .call(
-            Method::GET,
-            "/api/v1/me",
-            &Auth::Bearer("trestle_unknown".to_owned()),
-            None,
-        )
-        .await;
+    let (status, error) = server.me(&Auth::Bearer("trestle_unknown".to_owned())).await;
     assert_eq!(assert_error_shape(status, &error), "UNAUTHENTICATED");
 
     // The audit log recorded the token's life.
@@ -489,7 +471,7 @@ async fn api_token_is_shown_once_and_listed_by_prefix(backend: Backend) {
     assert_eq!(list["tokens"][0]["name"], "reporting");
     // Use it once: last_used_at is set.
     let token = Auth::Bearer(secret.to_owned());
-    server.call(Method::GET, "/api/v1/me", &token, None).await;
+    server.me(&token).await;
     let token_id = created["api_token"]["id"].as_str().unwrap();
     let (status, shown) = server
         .call(

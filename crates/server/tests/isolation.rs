@@ -208,9 +208,7 @@ async fn other_organizations_ids_are_not_found_on_every_endpoint(backend: Backen
     let tokens = server.store.api_tokens().list(victim_org).await.unwrap();
     assert_eq!(tokens.len(), 1);
     assert!(tokens[0].revoked_at.is_none());
-    let (status, _) = server
-        .call(Method::GET, "/api/v1/me", &victim.admin_token, None)
-        .await;
+    let (status, _) = server.me(&victim.admin_token).await;
     assert_eq!(status, StatusCode::OK);
     let audit = server
         .store

@@ -246,6 +246,11 @@ impl TestServer {
         read(response).await
     }
 
+    /// `GET /api/v1/me`: who `auth` is, or why it is refused.
+    pub async fn me(&self, auth: &Auth) -> (StatusCode, Value) {
+        self.call(Method::GET, "/api/v1/me", auth, None).await
+    }
+
     /// Creates an organization directly in the store.
     pub async fn create_organization(&self, name: &str) -> OrganizationId {
         self.store
