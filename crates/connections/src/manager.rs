@@ -27,7 +27,10 @@ use trestle_store::connections::{
     OAuthAuthorizationRecord, client_secret_associated_data, code_verifier_associated_data,
     credentials_associated_data, custom_service_associated_data,
 };
-use trestle_store::{EnvironmentKind, OrganizationId, Store, StoreError};
+use trestle_store::{
+    CROSS_PROCESS_STALENESS, ChangeDomain, EnvironmentKind, OrganizationId, ReadCache, Store,
+    StoreError,
+};
 use trestle_vault::{SecretString, Vault, VaultError};
 use url::Url;
 
@@ -214,6 +217,28 @@ impl HostAllowList for ServiceHosts {
 
 type RefreshLocks = Mutex<HashMap<(ConnectionId, EnvironmentKind), Arc<tokio::sync::Mutex<()>>>>;
 
+/// A connection's credential by (organization, environment, link name).
+type CredentialKey = (OrganizationId, EnvironmentKind, String);
+
+/// What every request through a connection needs (the connection row, its service with the
+/// environment's overrides, the environment's credentials decrypted), kept per process so an
+/// unchanged connection costs no store query. Freshness is the store's read-cache rule: any
+/// write to connections, custom services or service overrides through this process drops it at
+/// once; a change made through another process is seen within
+/// [`CROSS_PROCESS_STALENESS`]; a token refreshed elsewhere is picked up after the service
+/// answers 401 (the entry is dropped and the row re-read). The expiry travels with the entry,
+/// so a token due for refresh is never served from it.
+#[derive(Clone)]
+struct CachedCredential {
+    credential: RequestCredential,
+    refresh_by_expiry: bool,
+    expires_at: Option<DateTime<Utc>>,
+    obtained_at: Option<DateTime<Utc>>,
+}
+
+/// Most connections cached at once per process (beyond that the cache starts over).
+const MAX_CACHED_CREDENTIALS: usize = 10_000;
+
 /// Connections of every organization, on one store.
 pub struct ConnectionManager {
     store: Store,
@@ -222,6 +247,7 @@ pub struct ConnectionManager {
     tokens: TokenClient,
     config: ManagerConfig,
     refresh_locks: RefreshLocks,
+    credentials: ReadCache<CredentialKey, CachedCredential>,
 }
 
 impl std::fmt::Debug for ConnectionManager {
@@ -229,6 +255,7 @@ impl std::fmt::Debug for ConnectionManager {
         formatter
             .debug_struct("ConnectionManager")
             .field("instance", &self.config.instance_name)
+            .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
 }
@@ -270,6 +297,12 @@ impl ConnectionManager {
         tokens: TokenClient,
         config: ManagerConfig,
     ) -> Self {
+        let credentials = ReadCache::new(
+            &store,
+            &[ChangeDomain::Connections, ChangeDomain::ServiceOverrides],
+            CROSS_PROCESS_STALENESS,
+            MAX_CACHED_CREDENTIALS,
+        );
         ConnectionManager {
             store,
             vault,
@@ -277,6 +310,7 @@ impl ConnectionManager {
             tokens,
             config,
             refresh_locks: Mutex::new(HashMap::new()),
+            credentials,
         }
     }
 
@@ -1349,13 +1383,21 @@ impl ConnectionManager {
     // ----- credentials for requests ---------------------------------------------------------
 
     /// The credential to attach to a request through `link_name` in `environment`, refreshing
-    /// the OAuth token first when it is expired or about to expire.
+    /// the OAuth token first when it is expired or about to expire. Served from the
+    /// per-process cache ([`CachedCredential`]) while the connection is unchanged.
     pub async fn credential_for_request(
         &self,
         organization_id: OrganizationId,
         environment: EnvironmentKind,
         link_name_value: &str,
     ) -> Result<RequestCredential, ConnectionError> {
+        let key = (organization_id, environment, link_name_value.to_owned());
+        if let Some(cached) = self.credentials.get(&key)
+            && !(cached.refresh_by_expiry && self.is_due_at(cached.expires_at, cached.obtained_at))
+        {
+            return Ok(cached.credential);
+        }
+        let started = self.credentials.generation();
         let record = self.connection(organization_id, link_name_value).await?;
         let service = self
             .service_in(organization_id, environment, &record.service_key)
@@ -1373,7 +1415,18 @@ impl ConnectionManager {
                 )
                 .await?;
         }
-        self.request_credential(&record, &service, &row)
+        let credential = self.request_credential(&record, &service, &row)?;
+        self.credentials.insert(
+            key,
+            CachedCredential {
+                credential: credential.clone(),
+                refresh_by_expiry: service.definition.auth_type.is_oauth2(),
+                expires_at: row.expires_at,
+                obtained_at: row.last_refresh_at.max(row.authorized_at),
+            },
+            started,
+        );
+        Ok(credential)
     }
 
     /// After the service answered one of `expired_token_statuses` to a request made with
@@ -1387,6 +1440,10 @@ impl ConnectionManager {
         link_name_value: &str,
         used: &RequestCredential,
     ) -> Result<RequestCredential, ConnectionError> {
+        // The cached credential is what the service just refused (perhaps refreshed by another
+        // process meanwhile): whatever happens next, read the store.
+        self.credentials
+            .remove(&(organization_id, environment, link_name_value.to_owned()));
         let record = self.connection(organization_id, link_name_value).await?;
         if record.id != used.connection_id {
             return self
@@ -1447,7 +1504,17 @@ impl ConnectionManager {
     /// jitter) of its expiry. The margin never exceeds half of the token's lifetime, so a
     /// provider that issues tokens for a few minutes is not asked for a new one on every use.
     fn is_due(&self, row: &ConnectionEnvironmentRecord) -> bool {
-        let Some(expires_at) = row.expires_at else {
+        self.is_due_at(row.expires_at, row.last_refresh_at.max(row.authorized_at))
+    }
+
+    /// [`Self::is_due`] from the token's expiry and when it was obtained (the later of the
+    /// authorization and the last refresh).
+    fn is_due_at(
+        &self,
+        expires_at: Option<DateTime<Utc>>,
+        obtained_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(expires_at) = expires_at else {
             return false;
         };
         let jitter_millis = self.config.refresh_jitter.as_millis() as u64;
@@ -1458,8 +1525,8 @@ impl ConnectionManager {
         };
         let mut margin = chrono_duration(self.config.refresh_margin)
             + chrono::TimeDelta::milliseconds(jitter as i64);
-        // Option's order puts None first, so this is the later of the two known times.
-        if let Some(obtained_at) = row.last_refresh_at.max(row.authorized_at) {
+        // Option's order puts None first, so callers pass the later of the two known times.
+        if let Some(obtained_at) = obtained_at {
             let half_lifetime = (expires_at - obtained_at) / 2;
             if half_lifetime > chrono::TimeDelta::zero() && half_lifetime < margin {
                 margin = half_lifetime;
@@ -1791,9 +1858,11 @@ impl ConnectionManager {
         let client = self.oauth_client(service, record).ok();
         let lookup = |name: &str| -> Option<SecretString> {
             match name {
+                // An OAuth token, or the entered token of a bearer service (field `token`).
                 "access_token" | "token" => credentials
                     .access_token
                     .as_ref()
+                    .or_else(|| credentials.fields.get(name))
                     .map(|token| SecretString::new(token.expose().to_string())),
                 "client_id" => client
                     .as_ref()

@@ -28,7 +28,10 @@ use std::sync::Arc;
 
 use trestle_connections::ConnectionManager;
 use trestle_outbound::{EgressContext, HostRoutes, OutboundEngine};
-use trestle_store::{EgressRouteRecord, EnvironmentKind, OrganizationId};
+use trestle_store::{
+    CROSS_PROCESS_STALENESS, ChangeDomain, EgressRouteRecord, EnvironmentKind, OrganizationId,
+    ReadCache,
+};
 
 pub use error::RuntimeError;
 pub use performer::ServerPerformer;
@@ -49,18 +52,26 @@ pub struct EgressRoute {
 
 /// Everything a server needs to run functions and proxy requests. Cheap to share in an `Arc`.
 ///
-/// Stand-in routes live in the store (`egress_routes`), not in this process: every server
-/// process on the database reads the same routes, on every run and proxied request.
+/// Stand-in routes live in the store (`egress_routes`): every server process on the database
+/// uses the same routes. Each process keeps an environment's routes, built into the engine's
+/// context, in a read cache: a route change through this process applies to the next request;
+/// one made through another process within [`CROSS_PROCESS_STALENESS`] (see
+/// `trestle_store::read_cache`).
 pub struct FunctionRuntime {
     engine: OutboundEngine,
     connections: Arc<ConnectionManager>,
+    contexts: ReadCache<(OrganizationId, EnvironmentKind), Arc<EgressContext>>,
 }
+
+/// Most environments whose routes are cached at once per process.
+const MAX_CACHED_CONTEXTS: usize = 10_000;
 
 impl std::fmt::Debug for FunctionRuntime {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("FunctionRuntime")
             .field("engine", &self.engine)
+            .field("contexts", &self.contexts)
             .finish_non_exhaustive()
     }
 }
@@ -74,9 +85,16 @@ fn storage_error(error: trestle_store::StoreError) -> RuntimeError {
 
 impl FunctionRuntime {
     pub fn new(engine: OutboundEngine, connections: Arc<ConnectionManager>) -> FunctionRuntime {
+        let contexts = ReadCache::new(
+            connections.store(),
+            &[ChangeDomain::ServiceOverrides],
+            CROSS_PROCESS_STALENESS,
+            MAX_CACHED_CONTEXTS,
+        );
         FunctionRuntime {
             engine,
             connections,
+            contexts,
         }
     }
 
@@ -148,6 +166,24 @@ impl FunctionRuntime {
         organization: OrganizationId,
         environment: EnvironmentKind,
     ) -> Result<EgressContext, RuntimeError> {
+        Ok(EgressContext::clone(
+            &*self
+                .shared_egress_context(organization, environment)
+                .await?,
+        ))
+    }
+
+    /// [`Self::egress_context`] as cached, without copying it.
+    pub(crate) async fn shared_egress_context(
+        &self,
+        organization: OrganizationId,
+        environment: EnvironmentKind,
+    ) -> Result<Arc<EgressContext>, RuntimeError> {
+        let key = (organization, environment);
+        if let Some(context) = self.contexts.get(&key) {
+            return Ok(context);
+        }
+        let started = self.contexts.generation();
         let mut routes = HostRoutes::new();
         for route in self.routes(organization, environment).await? {
             routes.add(&route.host, &route.target).map_err(|error| {
@@ -158,8 +194,12 @@ impl FunctionRuntime {
                 }
             })?;
         }
-        Ok(EgressContext::new()
-            .with_routes(routes)
-            .with_environment(environment.as_str()))
+        let context = Arc::new(
+            EgressContext::new()
+                .with_routes(routes)
+                .with_environment(environment.as_str()),
+        );
+        self.contexts.insert(key, Arc::clone(&context), started);
+        Ok(context)
     }
 }

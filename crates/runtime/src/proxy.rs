@@ -140,17 +140,19 @@ impl FunctionRuntime {
             };
         }
         let context = self
-            .egress_context(request.organization, request.environment)
+            .shared_egress_context(request.organization, request.environment)
             .await?;
+        // Kept for the one retry only when a refresh could make it succeed.
+        let retry = credential.refreshable.then(|| outbound.clone());
         let response = self
             .engine
-            .send_streaming(outbound.clone(), Some(&credential.attachment), &context)
+            .send_streaming(outbound, Some(&credential.attachment), &context)
             .await?;
         let status = response.head.status;
         let expired = status == 401 || credential.expired_token_statuses.contains(&status);
-        if !expired || !credential.refreshable {
+        let Some(outbound) = retry.filter(|_| expired) else {
             return Ok(response);
-        }
+        };
         drop(response);
         let fresh = self
             .connections

@@ -1,7 +1,15 @@
 //! Added latency and throughput of the proxy API and of invokeurl through `functions/run`,
 //! against a loopback upstream, compared with calling the upstream directly in the same run.
-//! Needs oidc-provider (TRESTLE_TEST_OIDC_ISSUER) to authorize the connection.
+//! Needs oidc-provider (TRESTLE_TEST_OIDC_ISSUER) to authorize the connection. With
+//! `BENCH_STORE=postgres` and TRESTLE_TEST_POSTGRES_URL the server's store is a fresh
+//! PostgreSQL database instead of a SQLite file.
 //! Run with scripts/bench-proxy.sh, which starts the peer and repeats the run.
+//!
+//! The upstream is a minimal axum server answering one JSON document (no request recording,
+//! no matching), the same for the direct and the proxied path. Client, Trestle and upstream
+//! share this process and the machine's cores, so the CPU time per request (getrusage of the
+//! whole process during the throughput phase) is printed beside the ratio: the proxied path
+//! does a second HTTP server and client hop on the same cores.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/functions_support/mod.rs"]
@@ -11,8 +19,7 @@ use std::time::{Duration, Instant};
 
 use functions_support::*;
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use trestle_store::EnvironmentKind;
 
 const WARMUP: usize = 300;
 const SAMPLES: usize = 3000;
@@ -22,6 +29,23 @@ const THROUGHPUT_WINDOW: Duration = Duration::from_secs(3);
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
     sorted[index]
+}
+
+/// User plus system CPU time of this whole process so far (from /proc, in clock ticks of
+/// 10 ms; the windows below are long enough for that).
+fn process_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 async fn latencies(client: &reqwest::Client, url: &str, token: Option<&str>) -> Vec<Duration> {
@@ -48,7 +72,9 @@ async fn latencies(client: &reqwest::Client, url: &str, token: Option<&str>) -> 
     samples
 }
 
-async fn throughput(client: &reqwest::Client, url: &str, token: Option<&str>) -> f64 {
+/// Requests per second with CONCURRENCY clients, and the process CPU time per request.
+async fn throughput(client: &reqwest::Client, url: &str, token: Option<&str>) -> (f64, Duration) {
+    let cpu_before = process_cpu_time();
     let deadline = Instant::now() + THROUGHPUT_WINDOW;
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
@@ -62,7 +88,9 @@ async fn throughput(client: &reqwest::Client, url: &str, token: Option<&str>) ->
                 if let Some(token) = &token {
                     request = request.bearer_auth(token);
                 }
-                request.send().await.unwrap().bytes().await.unwrap();
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.bytes().await.unwrap();
                 done += 1;
             }
             done
@@ -72,22 +100,26 @@ async fn throughput(client: &reqwest::Client, url: &str, token: Option<&str>) ->
     for worker in workers {
         total += worker.await.unwrap();
     }
-    total as f64 / THROUGHPUT_WINDOW.as_secs_f64()
+    let cpu = process_cpu_time().saturating_sub(cpu_before);
+    (
+        total as f64 / THROUGHPUT_WINDOW.as_secs_f64(),
+        cpu / (total.max(1) as u32),
+    )
 }
 
 fn report(
     name: &str,
     direct: &[Duration],
     through: &[Duration],
-    direct_rps: f64,
-    through_rps: f64,
+    (direct_rps, direct_cpu): (f64, Duration),
+    (through_rps, through_cpu): (f64, Duration),
 ) {
     let added = |fraction| {
         percentile(through, fraction).as_micros() as i128
             - percentile(direct, fraction).as_micros() as i128
     };
     println!(
-        "{name}: direct p50 {} us p99 {} us; through p50 {} us p99 {} us; added p50 {} us p99 {} us; throughput direct {:.0}/s through {:.0}/s ratio {:.3}",
+        "{name}: direct p50 {} us p99 {} us; through p50 {} us p99 {} us; added p50 {} us p99 {} us; throughput direct {:.0}/s through {:.0}/s ratio {:.3}; cpu per request direct {} us through {} us",
         percentile(direct, 0.5).as_micros(),
         percentile(direct, 0.99).as_micros(),
         percentile(through, 0.5).as_micros(),
@@ -96,8 +128,51 @@ fn report(
         added(0.99),
         direct_rps,
         through_rps,
-        through_rps / direct_rps
+        through_rps / direct_rps,
+        direct_cpu.as_micros(),
+        through_cpu.as_micros(),
     );
+}
+
+/// A minimal upstream: one JSON document for `GET /api/v3/contacts`.
+async fn start_upstream() -> String {
+    use axum::routing::get;
+    let body = json!({ "code": 0, "contacts": [{ "contact_id": "1", "contact_name": "Ada" }] });
+    let app = axum::Router::new().route(
+        "/api/v3/contacts",
+        get(move || {
+            let body = body.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// The store the bench's server uses: a SQLite file (default) or a new PostgreSQL database.
+async fn database_url() -> Option<String> {
+    if std::env::var("BENCH_STORE").as_deref() != Ok("postgres") {
+        return None;
+    }
+    let base_url = peer("TRESTLE_TEST_POSTGRES_URL", "bench proxy on PostgreSQL")?;
+    Some(create_postgres_database(&base_url).await)
+}
+
+/// A fresh database on the PostgreSQL cluster, so every run starts empty.
+async fn create_postgres_database(base_url: &str) -> String {
+    use sqlx::Connection as _;
+    let database_name = format!("trestle_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut connection = sqlx::PgConnection::connect(base_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {database_name}"
+    )))
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let (prefix, _) = base_url.rsplit_once('/').unwrap();
+    format!("{prefix}/{database_name}")
 }
 
 fn main() {
@@ -110,25 +185,39 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let harness = start(issuer).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v3/contacts"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                json!({ "code": 0, "contacts": [{ "contact_id": "1", "contact_name": "Ada" }] }),
-            ))
-            .mount(&harness.books)
-            .await;
+        let database_url = database_url().await;
+        let harness = start_on_database(issuer, database_url).await;
+        println!("store: {}", harness.store.backend_name());
+        let upstream = start_upstream().await;
+        harness
+            .runtime
+            .set_routes(
+                harness.organization,
+                EnvironmentKind::Sandbox,
+                vec![trestle_runtime::EgressRoute {
+                    host: "books.zoho.com".into(),
+                    target: upstream.clone(),
+                }],
+            )
+            .await
+            .unwrap();
         let client = reqwest::Client::new();
-        let direct_url = format!("{}/api/v3/contacts", harness.books.uri());
+        let direct_url = format!("{upstream}/api/v3/contacts");
         let proxy_url = format!(
             "{}/api/v1/environments/sandbox/proxy/{BOOKS_LINK}/contacts",
             harness.base_url
         );
         let direct = latencies(&client, &direct_url, None).await;
         let proxied = latencies(&client, &proxy_url, Some(&harness.token)).await;
-        let direct_rps = throughput(&client, &direct_url, None).await;
-        let proxied_rps = throughput(&client, &proxy_url, Some(&harness.token)).await;
-        report("proxy", &direct, &proxied, direct_rps, proxied_rps);
+        let direct_throughput = throughput(&client, &direct_url, None).await;
+        let proxied_throughput = throughput(&client, &proxy_url, Some(&harness.token)).await;
+        report(
+            "proxy",
+            &direct,
+            &proxied,
+            direct_throughput,
+            proxied_throughput,
+        );
 
         // invokeurl: one functions/run doing N calls, per call, against N direct calls.
         let calls = 200;
@@ -144,7 +233,14 @@ fn main() {
             per_call_run.push(started.elapsed() / calls);
             let started = Instant::now();
             for _ in 0..calls {
-                client.get(&direct_url).send().await.unwrap().bytes().await.unwrap();
+                client
+                    .get(&direct_url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
             }
             per_call_direct.push(started.elapsed() / calls);
         }

@@ -12,9 +12,10 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
+use chrono::{DateTime, Utc};
 use trestle_store::{
-    API_TOKEN_PREFIX, Actor, ApiTokenId, OrganizationId, Role, SessionId, Store, User,
-    UserOrganization,
+    API_TOKEN_PREFIX, Actor, ApiTokenId, CROSS_PROCESS_STALENESS, ChangeDomain, OrganizationId,
+    ReadCache, Role, SessionId, Store, User, UserOrganization, api_token_digest,
 };
 
 use crate::config::{CookieSecure, ServerConfig};
@@ -27,6 +28,35 @@ pub const SESSION_COOKIE_NAME: &str = "trestle_session";
 pub const CSRF_HEADER_NAME: &str = "x-csrf-token";
 /// Form field that carries the CSRF token on HTML form posts (consent pages).
 pub const CSRF_FORM_FIELD: &str = "csrf_token";
+
+/// API tokens verified recently, by the SHA-256 of the token (the token itself is not kept).
+///
+/// A hit costs no store query. Freshness follows `trestle_store::read_cache`: revoking a
+/// token, disabling its creator or changing their membership through this process applies to
+/// the next request; through another process, within [`CROSS_PROCESS_STALENESS`]. A token's own
+/// expiry is checked on every use. Only successful verifications are cached, so the number of
+/// entries is bounded by the live tokens in use.
+pub type ApiTokenCache = ReadCache<[u8; 32], VerifiedApiToken>;
+
+/// A cached verification: who the token acts for, and until when it is valid.
+#[derive(Debug, Clone)]
+pub struct VerifiedApiToken {
+    principal: AuthenticatedPrincipal,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Most API tokens cached at once per process.
+const MAX_CACHED_API_TOKENS: usize = 10_000;
+
+/// An empty cache of API-token verifications on `store`.
+pub fn api_token_cache(store: &Store) -> ApiTokenCache {
+    ReadCache::new(
+        store,
+        &[ChangeDomain::Access],
+        CROSS_PROCESS_STALENESS,
+        MAX_CACHED_API_TOKENS,
+    )
+}
 
 /// How the caller authenticated.
 #[derive(Debug, Clone)]
@@ -229,7 +259,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthenticatedPr
     let now = chrono::Utc::now();
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let token = parse_bearer_token(authorization)?;
-        return authenticate_api_token(&state.store, token, now).await;
+        return authenticate_api_token_cached(state, token, now).await;
     }
     let Some(session_token) = session_cookie_value(&parts.headers) else {
         return Err(ApiError::Unauthenticated);
@@ -271,11 +301,31 @@ fn parse_bearer_token(authorization: &HeaderValue) -> Result<&str, ApiError> {
     Ok(token)
 }
 
+async fn authenticate_api_token_cached(
+    state: &AppState,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<AuthenticatedPrincipal, ApiError> {
+    let digest = api_token_digest(token);
+    if let Some(verified) = state.api_tokens.get(&digest)
+        && verified
+            .expires_at
+            .is_none_or(|expires_at| expires_at > now)
+    {
+        return Ok(verified.principal);
+    }
+    let started = state.api_tokens.generation();
+    let verified = authenticate_api_token(&state.store, token, now).await?;
+    let principal = verified.principal.clone();
+    state.api_tokens.insert(digest, verified, started);
+    Ok(principal)
+}
+
 async fn authenticate_api_token(
     store: &Store,
     token: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<AuthenticatedPrincipal, ApiError> {
+    now: DateTime<Utc>,
+) -> Result<VerifiedApiToken, ApiError> {
     let Some(api_token) = store.api_tokens().authenticate(token, now).await? else {
         return Err(ApiError::Unauthenticated);
     };
@@ -295,15 +345,18 @@ async fn authenticate_api_token(
     else {
         return Err(ApiError::Unauthenticated);
     };
-    Ok(AuthenticatedPrincipal {
-        user,
-        method: AuthMethod::ApiToken {
-            token_id: api_token.id,
-            organization_id: api_token.organization_id,
-            role: membership.role,
+    Ok(VerifiedApiToken {
+        principal: AuthenticatedPrincipal {
+            user,
+            method: AuthMethod::ApiToken {
+                token_id: api_token.id,
+                organization_id: api_token.organization_id,
+                role: membership.role,
+            },
+            // A program never creates organizations.
+            is_platform_admin: false,
         },
-        // A program never creates organizations.
-        is_platform_admin: false,
+        expires_at: api_token.expires_at,
     })
 }
 

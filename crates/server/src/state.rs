@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use trestle_store::Store;
 
+use crate::auth::{ApiTokenCache, api_token_cache};
+use crate::bigin::caller::{AccessTokenCache, access_token_cache};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 
@@ -18,12 +20,18 @@ pub struct AppState {
     pub connections: Option<Arc<trestle_connections::ConnectionManager>>,
     /// Runs functions and forwards proxy requests; `None` answers those routes with 503.
     pub functions: Option<Arc<trestle_runtime::FunctionRuntime>>,
+    /// API tokens verified recently (see [`ApiTokenCache`]).
+    pub api_tokens: Arc<ApiTokenCache>,
+    /// Records-API access tokens verified recently (see [`AccessTokenCache`]).
+    pub bigin_access_tokens: Arc<AccessTokenCache>,
 }
 
 impl AppState {
     /// State with a fresh metrics registry.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         AppState {
+            api_tokens: Arc::new(api_token_cache(&store)),
+            bigin_access_tokens: Arc::new(access_token_cache(&store)),
             store,
             config: Arc::new(config),
             metrics: Metrics::new(),

@@ -8,11 +8,19 @@ use serde::Serialize;
 use crate::db::on_pool;
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, OrganizationId, UserId};
+use crate::read_cache::ChangeDomain;
 use crate::secret::{SecretToken, random_url_safe, token_hash};
 use crate::{Store, clock};
 
 /// Every API token starts with this.
 pub const API_TOKEN_PREFIX: &str = "trestle_";
+/// The SHA-256 of an API token, for keying a per-process cache of verification results
+/// without keeping the token itself in memory.
+pub fn api_token_digest(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
+}
+
 /// Characters of the token (after [`API_TOKEN_PREFIX`]) kept visible in `token_prefix`.
 pub const VISIBLE_PREFIX_CHARS: usize = 6;
 /// `last_used_at` is rewritten at most this often per token.
@@ -91,7 +99,7 @@ impl ApiTokens<'_> {
             last_used_at: None,
             revoked_at: None,
         };
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Access), executor => {
             sqlx::query(
                 "INSERT INTO api_tokens (id, organization_id, name, token_prefix, token_hash, \
                  created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -148,7 +156,8 @@ impl ApiTokens<'_> {
             .last_used_at
             .is_none_or(|last_used_at| now - last_used_at >= LAST_USED_GRANULARITY);
         if stale {
-            on_pool!(self.store.pools.writer(), executor => {
+            // Bookkeeping only: no cached verification result depends on it.
+            on_pool!(self.store.writer_without_change(), executor => {
                 sqlx::query(
                     "UPDATE api_tokens SET last_used_at = $2 \
                      WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
@@ -209,7 +218,7 @@ impl ApiTokens<'_> {
         organization_id: OrganizationId,
         id: ApiTokenId,
     ) -> Result<ApiToken, StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Access), executor => {
             sqlx::query_as::<_, ApiToken>(
                 "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) \
                  WHERE organization_id = $1 AND id = $2 \

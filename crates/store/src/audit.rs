@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::db::{WriteTransaction, on_pool, on_transaction};
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, AuditEntryId, OrganizationId, UserId};
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// Most entries returned by one list call.
@@ -132,7 +133,7 @@ impl Audit<'_> {
     pub async fn record(self, entry: &NewAuditEntry<'_>) -> Result<AuditEntry, StoreError> {
         let stored = prepare(entry)?;
         let (actor_kind, actor_id) = stored.actor.to_columns();
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(INSERT_AUDIT_ENTRY)
                 .bind(stored.id)
                 .bind(stored.occurred_at)

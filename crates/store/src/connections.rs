@@ -23,6 +23,7 @@ use crate::db::{on_pool, on_transaction};
 use crate::environments::EnvironmentKind;
 use crate::error::StoreError;
 use crate::ids::OrganizationId;
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// Id of a connection (UUIDv7, stored as text).
@@ -391,7 +392,7 @@ impl Connections<'_> {
     /// Inserts a connection and its two environments (both `not_authorized`).
     pub async fn create(&self, new: NewConnection) -> Result<ConnectionRecord, StoreError> {
         let now = clock::now();
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Connections).await?;
         on_transaction!(transaction, executor => {
             async {
             sqlx::query(
@@ -507,7 +508,7 @@ impl Connections<'_> {
             .oauth_client_secret
             .unwrap_or(current.oauth_client_secret);
         let now = clock::now();
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "UPDATE connections SET name = $3, link_name = $4, requested_scopes = $5, settings = $6, \
                  oauth_client_id = $7, oauth_client_secret = $8, updated_at = $9 \
@@ -543,7 +544,7 @@ impl Connections<'_> {
         organization_id: OrganizationId,
         id: ConnectionId,
     ) -> Result<(), StoreError> {
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query("DELETE FROM connections WHERE organization_id = $1 AND id = $2")
                 .bind(organization_id)
                 .bind(id)
@@ -616,7 +617,7 @@ impl Connections<'_> {
         write: CredentialWrite,
     ) -> Result<(), StoreError> {
         let now = clock::now();
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Connections).await?;
         on_transaction!(transaction, executor => {
             async {
             sqlx::query(
@@ -662,7 +663,7 @@ impl Connections<'_> {
         write: CredentialWrite,
     ) -> Result<bool, StoreError> {
         let now = clock::now();
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "UPDATE connection_environments SET status = $5, credentials = $6, granted_scopes = $7, \
                  captured_values = $8, expires_at = $9, last_refresh_at = $10, last_error = NULL, last_error_at = NULL, \
@@ -707,7 +708,7 @@ impl Connections<'_> {
              WHERE organization_id = $1 AND connection_id = $2 AND environment = $3"
         };
         let error_at = last_error.map(|_| now);
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(sql)
                 .bind(organization_id)
                 .bind(id)
@@ -737,7 +738,7 @@ impl Connections<'_> {
         last_error: &str,
     ) -> Result<(), StoreError> {
         let now = clock::now();
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "UPDATE connection_environments SET last_error = $4, last_error_at = $5, updated_at = $5 \
                  WHERE organization_id = $1 AND connection_id = $2 AND environment = $3",
@@ -765,7 +766,7 @@ impl Connections<'_> {
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let now = clock::now();
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "UPDATE connection_environments SET refresh_lease_holder = $4, refresh_lease_until = $5 \
                  WHERE organization_id = $1 AND connection_id = $2 AND environment = $3 \
@@ -793,7 +794,7 @@ impl Connections<'_> {
         environment: EnvironmentKind,
         holder: &str,
     ) -> Result<(), StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "UPDATE connection_environments SET refresh_lease_holder = NULL, refresh_lease_until = NULL \
                  WHERE organization_id = $1 AND connection_id = $2 AND environment = $3 AND refresh_lease_holder = $4",
@@ -820,7 +821,7 @@ impl Connections<'_> {
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let now = clock::now();
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "INSERT INTO connection_events (id, organization_id, connection_id, link_name, environment, kind, detail, occurred_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -864,7 +865,7 @@ impl Connections<'_> {
         &self,
         record: &OAuthAuthorizationRecord,
     ) -> Result<(), StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query(
                 "INSERT INTO oauth_authorizations (state_hash, launch_token_hash, browser_binding_hash, organization_id, \
                  connection_id, environment, service_key, authorize_url, token_url, redirect_uri, code_verifier, \
@@ -907,7 +908,7 @@ impl Connections<'_> {
             authorization_columns!(),
             ""
         );
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query_as::<_, OAuthAuthorizationRecord>(sql)
                 .bind(launch_token_hash)
                 .bind(now)
@@ -931,7 +932,7 @@ impl Connections<'_> {
             authorization_columns!(),
             ""
         );
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query_as::<_, OAuthAuthorizationRecord>(sql).bind(state_hash).bind(now).fetch_optional(executor).await
         })
         .map_err(db_error("OAuth authorization"))
@@ -939,7 +940,7 @@ impl Connections<'_> {
 
     /// Deletes pending authorizations that expired before `before`.
     pub async fn purge_authorizations(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query("DELETE FROM oauth_authorizations WHERE expires_at < $1")
                 .bind(clock::normalize(before))
                 .execute(executor)
@@ -1030,7 +1031,7 @@ impl Connections<'_> {
                     "UPDATE custom_services SET client_secret = $4 \
                      WHERE organization_id = $1 AND service_key = $2 AND client_secret = $3"
                 };
-                on_pool!(self.store.pools.writer(), executor => {
+                on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
                     sqlx::query(sql)
                         .bind(organization_id)
                         .bind(service_key)
@@ -1041,7 +1042,7 @@ impl Connections<'_> {
                         .map(|done| done.rows_affected())
                 })
             }
-            CiphertextLocation::ClientSecret { connection_id } => on_pool!(self.store.pools.writer(), executor => {
+            CiphertextLocation::ClientSecret { connection_id } => on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
                 sqlx::query("UPDATE connections SET oauth_client_secret = $3 WHERE id = $1 AND oauth_client_secret = $2")
                     .bind(connection_id)
                     .bind(old)
@@ -1049,7 +1050,7 @@ impl Connections<'_> {
                     .execute(executor)
                     .await.map(|done| done.rows_affected())
             }),
-            CiphertextLocation::Credentials { connection_id, environment } => on_pool!(self.store.pools.writer(), executor => {
+            CiphertextLocation::Credentials { connection_id, environment } => on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
                 sqlx::query(
                     "UPDATE connection_environments SET credentials = $4 \
                      WHERE connection_id = $1 AND environment = $2 AND credentials = $3",
@@ -1105,7 +1106,7 @@ impl Connections<'_> {
     ) -> Result<(), StoreError> {
         let now = clock::now();
         let result = if created {
-            on_pool!(self.store.pools.writer(), executor => {
+            on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
                 sqlx::query(
                     "INSERT INTO custom_services (organization_id, service_key, definition, client_id, client_secret, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -1120,7 +1121,7 @@ impl Connections<'_> {
                 .await.map(|done| done.rows_affected())
             })
         } else {
-            on_pool!(self.store.pools.writer(), executor => {
+            on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
                 sqlx::query(
                     "UPDATE custom_services SET definition = $3, client_id = $4, client_secret = $5, updated_at = $6 \
                      WHERE organization_id = $1 AND service_key = $2",
@@ -1190,7 +1191,7 @@ impl Connections<'_> {
                 message: format!("{in_use} connection(s) use this service; delete them first"),
             });
         }
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Connections), executor => {
             sqlx::query("DELETE FROM custom_services WHERE organization_id = $1 AND service_key = $2")
                 .bind(organization_id)
                 .bind(service_key)

@@ -16,6 +16,7 @@ use sqlx::types::Json;
 use crate::db::{WriteTransaction, on_pool, on_transaction};
 use crate::error::StoreError;
 use crate::ids::{EnvironmentId, OrganizationId, UserId};
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// The environment a CRM call works in.
@@ -159,7 +160,7 @@ impl Crm<'_> {
         actor: UserId,
         triggers: &Value,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Other).await?;
         let mut outcomes = Vec::with_capacity(writes.len());
         for write in writes {
             let outcome = match write {
@@ -391,7 +392,7 @@ impl Crm<'_> {
         actor: UserId,
         triggers: &Value,
     ) -> Result<Vec<bool>, StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Other).await?;
         let mut deleted = Vec::with_capacity(ids.len());
         for id in ids {
             let affected = on_transaction!(transaction, executor => {
@@ -496,7 +497,7 @@ impl Crm<'_> {
         api_name: &str,
         definition: &Value,
     ) -> Result<(), StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "INSERT INTO crm_custom_modules (organization_id, environment_id, api_name, definition, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -549,7 +550,7 @@ impl Crm<'_> {
         api_name: &str,
         definition: &Value,
     ) -> Result<(), StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "INSERT INTO crm_custom_fields (organization_id, environment_id, module, api_name, definition, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -575,7 +576,7 @@ impl Crm<'_> {
             return Ok(existing);
         }
         let candidate = numeric_id_for(user_id);
-        let inserted = on_pool!(self.store.pools.writer(), executor => {
+        let inserted = on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "INSERT INTO crm_user_numbers (user_id, numeric_id) VALUES ($1, $2) \
                  ON CONFLICT (user_id) DO NOTHING",

@@ -1,9 +1,12 @@
 //! The two backends behind one store, and the macros every domain module uses to run the
 //! same SQL on both (see the crate README for the pattern).
 
+use std::sync::Arc;
+
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::error::StoreError;
+use crate::read_cache::{BumpOnDrop, ChangeCounters, ChangeDomain};
 
 /// Which database the store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +50,7 @@ pub(crate) enum Pools {
 }
 
 /// A borrowed pool to run one statement on (autocommit).
+#[derive(Clone, Copy)]
 pub(crate) enum PoolRef<'a> {
     Sqlite(&'a SqlitePool),
     Postgres(&'a PgPool),
@@ -74,7 +78,11 @@ impl Pools {
         }
     }
 
-    pub(crate) async fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+    pub(crate) async fn begin_write(
+        &self,
+        changes: Arc<ChangeCounters>,
+        domain: Option<ChangeDomain>,
+    ) -> Result<WriteTransaction, StoreError> {
         let inner = match self {
             // IMMEDIATE takes the write lock at BEGIN, so a transaction that reads before it
             // writes can never fail half-way with SQLITE_BUSY when another process wrote.
@@ -90,7 +98,11 @@ impl Pools {
                     .map_err(|error| StoreError::from_sqlx("transaction", error))?,
             ),
         };
-        Ok(WriteTransaction { inner })
+        Ok(WriteTransaction {
+            inner,
+            changes,
+            domain,
+        })
     }
 
     pub(crate) async fn close(&self) {
@@ -111,6 +123,10 @@ impl Pools {
 /// calls, password hashing) while holding it.
 pub struct WriteTransaction {
     pub(crate) inner: TransactionInner,
+    /// Bumped after a commit, so per-process read caches never serve what it replaced.
+    changes: Arc<ChangeCounters>,
+    /// The domain it writes; `None` (opened outside the store) counts as every domain.
+    domain: Option<ChangeDomain>,
 }
 
 pub(crate) enum TransactionInner {
@@ -125,6 +141,10 @@ impl WriteTransaction {
             TransactionInner::Sqlite(transaction) => transaction.commit().await,
             TransactionInner::Postgres(transaction) => transaction.commit().await,
         };
+        match self.domain {
+            Some(domain) => self.changes.bump(domain),
+            None => self.changes.bump_all(),
+        }
         result.map_err(|error| StoreError::from_sqlx("transaction", error))
     }
 
@@ -146,9 +166,40 @@ impl WriteTransaction {
     }
 }
 
+/// The writer pool for one autocommit statement; marks its domain changed (for the read
+/// caches) when dropped, which `on_pool!` does after the statement finished.
+pub(crate) struct WriterRef<'a> {
+    pool: PoolRef<'a>,
+    _bump: Option<BumpOnDrop<'a>>,
+}
+
+impl<'a> WriterRef<'a> {
+    pub(crate) fn new(pool: PoolRef<'a>, bump: Option<BumpOnDrop<'a>>) -> WriterRef<'a> {
+        WriterRef { pool, _bump: bump }
+    }
+}
+
+/// What `on_pool!` accepts: a plain [`PoolRef`] or a [`WriterRef`].
+pub(crate) trait ExecutorSource<'a> {
+    fn pool_ref(&self) -> PoolRef<'a>;
+}
+
+impl<'a> ExecutorSource<'a> for PoolRef<'a> {
+    fn pool_ref(&self) -> PoolRef<'a> {
+        *self
+    }
+}
+
+impl<'a> ExecutorSource<'a> for WriterRef<'a> {
+    fn pool_ref(&self) -> PoolRef<'a> {
+        self.pool
+    }
+}
+
 /// Runs `$body` once per backend with `$executor` bound to that backend's executor, so
 /// one piece of sqlx code (and one SQL string, `$1` placeholders work on both) serves both
-/// backends. Accepts a [`PoolRef`] (`store.pools.reader()` / `.writer()`) or a
+/// backends. Accepts a [`PoolRef`] (`store.pools.reader()`), a [`WriterRef`]
+/// (`store.writer(domain)`, which marks the domain changed once the body finished) or a
 /// `&mut WriteTransaction`:
 ///
 /// ```ignore
@@ -161,7 +212,8 @@ impl WriteTransaction {
 /// ```
 macro_rules! on_pool {
     ($pool:expr, $executor:ident => $body:expr) => {
-        match $pool {
+        // The scrutinee's temporaries (a WriterRef) live until the match ends: after `$body`.
+        match $crate::db::ExecutorSource::pool_ref(&$pool) {
             $crate::db::PoolRef::Sqlite($executor) => $body,
             $crate::db::PoolRef::Postgres($executor) => $body,
         }

@@ -27,6 +27,7 @@ pub mod oauth_provider;
 mod organizations;
 pub mod password;
 mod platform_admins;
+pub mod read_cache;
 mod secret;
 pub mod service_overrides;
 mod sessions;
@@ -34,12 +35,13 @@ pub mod stored_functions;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use api_tokens::{API_TOKEN_PREFIX, ApiToken, ApiTokens, IssuedApiToken};
+pub use api_tokens::{API_TOKEN_PREFIX, ApiToken, ApiTokens, IssuedApiToken, api_token_digest};
 pub use audit::{Actor, Audit, AuditEntry, NewAuditEntry};
 pub use db::{Backend, WriteTransaction};
 pub use environments::{Environment, EnvironmentKind, Environments};
@@ -52,6 +54,7 @@ pub use memberships::{Member, Membership, Memberships, Role, UserOrganization};
 pub use organizations::{CreatedOrganization, Organization, Organizations};
 pub use password::PasswordHash;
 pub use platform_admins::PlatformAdmins;
+pub use read_cache::{CROSS_PROCESS_STALENESS, ChangeDomain, ReadCache, ReadStarted};
 pub use secret::SecretToken;
 pub use service_overrides::{
     EgressRouteRecord, ServiceOverrideRecord, ServiceOverrides,
@@ -64,7 +67,8 @@ pub use stored_functions::{
 };
 pub use users::{NewUser, User, UserCredentials, Users};
 
-use crate::db::{Pools, on_pool};
+use crate::db::{Pools, WriterRef, on_pool};
+use crate::read_cache::{BumpOnDrop, ChangeCounters};
 
 /// Tuning for [`Store::connect_with`]. [`StoreOptions::default`] suits both the embedded
 /// default and a small PostgreSQL deployment.
@@ -93,6 +97,8 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pools: Pools,
+    /// Write generations of this process, for the read caches (see [`read_cache`]).
+    pub(crate) changes: Arc<ChangeCounters>,
 }
 
 impl std::fmt::Debug for Store {
@@ -140,7 +146,10 @@ impl Store {
                     .to_owned(),
             });
         };
-        let store = Store { pools };
+        let store = Store {
+            pools,
+            changes: Arc::new(ChangeCounters::default()),
+        };
         store.run_migrations().await?;
         Ok(store)
     }
@@ -173,8 +182,38 @@ impl Store {
     /// Begins a write transaction spanning several statements (on SQLite, `BEGIN IMMEDIATE`
     /// on the single writer connection). Domain modules offer `*_in(transaction, ...)`
     /// functions that take it.
+    /// Its commit counts as a change of every domain (see [`read_cache`]).
     pub async fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        self.pools.begin_write().await
+        self.pools
+            .begin_write(Arc::clone(&self.changes), None)
+            .await
+    }
+
+    /// A write transaction of one domain's module.
+    pub(crate) async fn begin_write_in(
+        &self,
+        domain: ChangeDomain,
+    ) -> Result<WriteTransaction, StoreError> {
+        self.pools
+            .begin_write(Arc::clone(&self.changes), Some(domain))
+            .await
+    }
+
+    /// The writer for one statement of `domain`; the domain counts as changed after it.
+    pub(crate) fn writer(&self, domain: ChangeDomain) -> WriterRef<'_> {
+        WriterRef::new(
+            self.pools.writer(),
+            Some(BumpOnDrop {
+                counters: &self.changes,
+                domain,
+            }),
+        )
+    }
+
+    /// The writer for one statement that changes nothing a read cache holds (bookkeeping such
+    /// as an API token's `last_used_at`).
+    pub(crate) fn writer_without_change(&self) -> WriterRef<'_> {
+        WriterRef::new(self.pools.writer(), None)
     }
 
     /// Closes every connection; later calls fail with [`StoreError::DatabaseUnavailable`].

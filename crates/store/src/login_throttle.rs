@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::db::on_pool;
 use crate::error::StoreError;
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// Longest throttle key accepted, in bytes.
@@ -37,7 +38,7 @@ impl LoginThrottle<'_> {
     ) -> Result<u32, StoreError> {
         validate_key(key)?;
         let now = clock::normalize(now);
-        let count: i64 = on_pool!(self.store.pools.writer(), executor => {
+        let count: i64 = on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query_scalar(
                 "INSERT INTO login_failures (throttle_key, window_started_at, failure_count) \
                  VALUES ($1, $2, 1) \
@@ -84,7 +85,7 @@ impl LoginThrottle<'_> {
 
     /// Forgets the failures of `key` (after a successful login).
     pub async fn clear(self, key: &str) -> Result<(), StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
                 .bind(key)
                 .execute(executor)
@@ -97,7 +98,7 @@ impl LoginThrottle<'_> {
     /// Deletes counters whose window started before `before`; returns how many. Run it
     /// periodically with `now - window`.
     pub async fn prune(self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query("DELETE FROM login_failures WHERE window_started_at < $1")
                 .bind(clock::normalize(before))
                 .execute(executor)

@@ -11,6 +11,7 @@ use crate::db::{WriteTransaction, on_pool, on_transaction};
 use crate::error::StoreError;
 use crate::ids::{OrganizationId, UserId};
 use crate::organizations::Organization;
+use crate::read_cache::ChangeDomain;
 use crate::users::User;
 use crate::{Store, clock};
 
@@ -130,7 +131,7 @@ impl Memberships<'_> {
         user_id: UserId,
         role: Role,
     ) -> Result<Membership, StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         let membership =
             insert_membership_in(&mut transaction, organization_id, user_id, role).await?;
         transaction.commit().await?;
@@ -226,7 +227,7 @@ impl Memberships<'_> {
         user_id: UserId,
         role: Role,
     ) -> Result<Membership, StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         let current = lock_membership_in(&mut transaction, organization_id, user_id).await?;
         if current.role == Role::Admin && role != Role::Admin {
             ensure_another_admin_in(&mut transaction, organization_id, user_id).await?;
@@ -254,7 +255,7 @@ impl Memberships<'_> {
         organization_id: OrganizationId,
         user_id: UserId,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         let current = lock_membership_in(&mut transaction, organization_id, user_id).await?;
         if current.role == Role::Admin {
             ensure_another_admin_in(&mut transaction, organization_id, user_id).await?;

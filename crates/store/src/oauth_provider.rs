@@ -15,6 +15,7 @@ use sqlx::types::Json;
 use crate::db::{on_pool, on_transaction};
 use crate::error::StoreError;
 use crate::ids::{EnvironmentId, OrganizationId, UserId};
+use crate::read_cache::ChangeDomain;
 use crate::secret::{SecretToken, random_url_safe, token_hash};
 use crate::{Store, clock};
 
@@ -172,7 +173,7 @@ impl OauthProvider<'_> {
         let secret_hash = client_secret
             .as_ref()
             .map(|secret| token_hash(secret.expose()));
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::OAuthProvider), executor => {
             sqlx::query(
                 "INSERT INTO oauth_clients (id, organization_id, name, client_type, redirect_uris, \
                  secret_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -253,7 +254,7 @@ impl OauthProvider<'_> {
         organization_id: OrganizationId,
         client_id: &str,
     ) -> Result<(), StoreError> {
-        let affected = on_pool!(self.store.pools.writer(), executor => {
+        let affected = on_pool!(self.store.writer(ChangeDomain::OAuthProvider), executor => {
             sqlx::query("DELETE FROM oauth_clients WHERE organization_id = $1 AND id = $2")
                 .bind(organization_id)
                 .bind(client_id)
@@ -279,7 +280,7 @@ impl OauthProvider<'_> {
     ) -> Result<SecretToken, StoreError> {
         let code = SecretToken::new(format!("{ZOHO_STYLE_PREFIX}{}", random_url_safe(32)));
         let expires_at = clock::now() + GRANT_CODE_LIFETIME;
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::OAuthProvider), executor => {
             sqlx::query(
                 "INSERT INTO oauth_grant_codes (code_hash, client_id, user_id, organization_id, \
                  environment_id, scopes, redirect_uri, code_challenge, expires_at) \
@@ -311,7 +312,7 @@ impl OauthProvider<'_> {
         now: DateTime<Utc>,
     ) -> Result<Option<ConsumedGrantCode>, StoreError> {
         let now = clock::normalize(now);
-        let row = on_pool!(self.store.pools.writer(), executor => {
+        let row = on_pool!(self.store.writer(ChangeDomain::OAuthProvider), executor => {
             sqlx::query(
                 "DELETE FROM oauth_grant_codes WHERE code_hash = $1 \
                  RETURNING client_id, user_id, organization_id, environment_id, scopes, \
@@ -351,7 +352,10 @@ impl OauthProvider<'_> {
         let refresh_token = with_refresh.then(new_token);
         let access_token = new_token();
         let expires_at = now + ACCESS_TOKEN_LIFETIME;
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self
+            .store
+            .begin_write_in(ChangeDomain::OAuthProvider)
+            .await?;
         if let Some(refresh) = &refresh_token {
             insert_token(
                 &mut transaction,
@@ -403,7 +407,10 @@ impl OauthProvider<'_> {
         let now = clock::now();
         let access_token = new_token();
         let expires_at = now + ACCESS_TOKEN_LIFETIME;
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self
+            .store
+            .begin_write_in(ChangeDomain::OAuthProvider)
+            .await?;
         insert_token(
             &mut transaction,
             access_token.expose(),
@@ -445,11 +452,44 @@ impl OauthProvider<'_> {
             .await
     }
 
+    /// [`Self::authenticate_access_token`] with the token's expiry, for a cache that must
+    /// not outlive it.
+    pub async fn authenticate_access_token_with_expiry(
+        self,
+        access_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(OauthGrant, Option<DateTime<Utc>>)>, StoreError> {
+        let found = on_pool!(self.store.pools.reader(), executor => {
+            sqlx::query_as::<_, GrantWithExpiry>(
+                "SELECT client_id, user_id, organization_id, environment_id, scopes, expires_at \
+                 FROM oauth_tokens \
+                 WHERE token_hash = $1 AND kind = 'access' AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(token_hash(access_token))
+            .bind(clock::normalize(now))
+            .fetch_optional(executor)
+            .await
+        })
+        .map_err(|error| StoreError::from_sqlx("OAuth token", error))?;
+        Ok(found.map(|row| {
+            (
+                OauthGrant {
+                    client_id: row.client_id,
+                    user_id: row.user_id,
+                    organization_id: row.organization_id,
+                    environment_id: row.environment_id,
+                    scopes: row.scopes,
+                },
+                row.expires_at,
+            )
+        }))
+    }
+
     /// Revokes a refresh token (with every access token minted from it) or an access
     /// token. Returns whether the token existed.
     pub async fn revoke(self, token: &str) -> Result<bool, StoreError> {
         let hash = token_hash(token);
-        let affected = on_pool!(self.store.pools.writer(), executor => {
+        let affected = on_pool!(self.store.writer(ChangeDomain::OAuthProvider), executor => {
             sqlx::query("DELETE FROM oauth_tokens WHERE token_hash = $1 OR refresh_hash = $1")
                 .bind(&hash)
                 .execute(executor)
@@ -522,6 +562,16 @@ async fn insert_token(
         .map(|_| ())
     })
     .map_err(|error| StoreError::from_sqlx("OAuth token", error))
+}
+
+#[derive(sqlx::FromRow)]
+struct GrantWithExpiry {
+    client_id: String,
+    user_id: UserId,
+    organization_id: OrganizationId,
+    environment_id: EnvironmentId,
+    scopes: String,
+    expires_at: Option<DateTime<Utc>>,
 }
 
 fn grant_from_row<R>(row: &R) -> Result<OauthGrant, sqlx::Error>

@@ -8,6 +8,7 @@ use crate::db::{WriteTransaction, on_pool, on_transaction};
 use crate::environments::{Environment, EnvironmentKind, insert_environment_in};
 use crate::error::StoreError;
 use crate::ids::OrganizationId;
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// Longest organization name accepted, in characters.
@@ -48,7 +49,7 @@ impl Organizations<'_> {
     /// Creates an organization named `name` (trimmed, 1 to 200 characters) together with its
     /// `production` and `sandbox` environments, atomically.
     pub async fn create(self, name: &str) -> Result<CreatedOrganization, StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         let created = create_organization_in(&mut transaction, name).await?;
         transaction.commit().await?;
         Ok(created)
@@ -94,7 +95,7 @@ impl Organizations<'_> {
     /// Renames the organization.
     pub async fn rename(self, id: OrganizationId, name: &str) -> Result<Organization, StoreError> {
         let name = validate_organization_name(name)?;
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Access), executor => {
             sqlx::query_as::<_, Organization>(
                 "UPDATE organizations SET name = $2 WHERE id = $1 RETURNING id, name, created_at",
             )

@@ -6,6 +6,7 @@
 use crate::db::{WriteTransaction, on_pool, on_transaction};
 use crate::error::StoreError;
 use crate::ids::UserId;
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// Platform administrator grants; get it with [`Store::platform_admins`].
@@ -25,7 +26,7 @@ impl PlatformAdmins<'_> {
     /// Makes the user a platform administrator (idempotent). [`StoreError::NotFound`] when the
     /// user does not exist.
     pub async fn grant(self, user_id: UserId) -> Result<(), StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         grant_platform_admin_in(&mut transaction, user_id).await?;
         transaction.commit().await
     }

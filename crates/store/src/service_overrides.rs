@@ -14,6 +14,7 @@ use crate::db::{on_pool, on_transaction};
 use crate::environments::EnvironmentKind;
 use crate::error::StoreError;
 use crate::ids::OrganizationId;
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// One stand-in route of an environment.
@@ -97,7 +98,10 @@ impl ServiceOverrides<'_> {
         routes: &[EgressRouteRecord],
     ) -> Result<(), StoreError> {
         let now = clock::now();
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self
+            .store
+            .begin_write_in(ChangeDomain::ServiceOverrides)
+            .await?;
         on_transaction!(transaction, executor => {
             sqlx::query("DELETE FROM egress_routes WHERE organization_id = $1 AND environment = $2")
                 .bind(organization_id)
@@ -171,7 +175,7 @@ impl ServiceOverrides<'_> {
 
     /// Creates or replaces the overrides of one service (`updated_at` is set here).
     pub async fn put(self, record: &ServiceOverrideRecord) -> Result<(), StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::ServiceOverrides), executor => {
             sqlx::query(
                 "INSERT INTO service_overrides (organization_id, environment, service_key, authorize_url, \
                  token_url, revoke_url, client_id, client_secret, variables, updated_at) \
@@ -224,7 +228,7 @@ impl ServiceOverrides<'_> {
         old: &[u8],
         new: &[u8],
     ) -> Result<bool, StoreError> {
-        let replaced = on_pool!(self.store.pools.writer(), executor => {
+        let replaced = on_pool!(self.store.writer(ChangeDomain::ServiceOverrides), executor => {
             sqlx::query(
                 "UPDATE service_overrides SET client_secret = $5 \
                  WHERE organization_id = $1 AND environment = $2 AND service_key = $3 \
@@ -250,7 +254,7 @@ impl ServiceOverrides<'_> {
         environment: EnvironmentKind,
         service_key: &str,
     ) -> Result<bool, StoreError> {
-        let deleted = on_pool!(self.store.pools.writer(), executor => {
+        let deleted = on_pool!(self.store.writer(ChangeDomain::ServiceOverrides), executor => {
             sqlx::query(
                 "DELETE FROM service_overrides \
                  WHERE organization_id = $1 AND environment = $2 AND service_key = $3",

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::db::on_pool;
 use crate::error::StoreError;
 use crate::ids::{SessionId, UserId};
+use crate::read_cache::ChangeDomain;
 use crate::secret::{SecretToken, constant_time_equal, random_url_safe, token_hash};
 use crate::users::User;
 use crate::{Store, clock};
@@ -100,7 +101,7 @@ impl Sessions<'_> {
             expires_at,
             last_seen_at: now,
         };
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "INSERT INTO console_sessions (id, token_hash, user_id, csrf_token, created_at, \
                  expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -156,7 +157,7 @@ impl Sessions<'_> {
         if now - session.last_seen_at >= LAST_SEEN_GRANULARITY {
             // A lost update here is harmless; the condition keeps concurrent requests of the
             // same session from writing more than once per interval.
-            on_pool!(self.store.pools.writer(), executor => {
+            on_pool!(self.store.writer(ChangeDomain::Other), executor => {
                 sqlx::query(
                     "UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $3",
                 )
@@ -183,7 +184,7 @@ impl Sessions<'_> {
 
     /// Ends the session with this cookie value (logout). True when a session was ended.
     pub async fn revoke(self, token: &str) -> Result<bool, StoreError> {
-        let result = on_pool!(self.store.pools.writer(), executor => {
+        let result = on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
                 .bind(token_hash(token))
                 .execute(executor)
@@ -211,7 +212,7 @@ impl Sessions<'_> {
     /// Ends one of the user's sessions by id; [`StoreError::NotFound`] when the session does
     /// not exist or belongs to another user.
     pub async fn revoke_by_id(self, user_id: UserId, id: SessionId) -> Result<(), StoreError> {
-        let removed = on_pool!(self.store.pools.writer(), executor => {
+        let removed = on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE user_id = $1 AND id = $2")
                 .bind(user_id)
                 .bind(id)
@@ -229,7 +230,7 @@ impl Sessions<'_> {
     /// Ends every session of the user (after a password reset or when disabling them).
     /// Returns how many were ended.
     pub async fn revoke_all_for_user(self, user_id: UserId) -> Result<u64, StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(executor)
@@ -241,7 +242,7 @@ impl Sessions<'_> {
 
     /// Deletes sessions that expired before `now`; returns how many. Run it periodically.
     pub async fn delete_expired(self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
                 .bind(clock::normalize(now))
                 .execute(executor)

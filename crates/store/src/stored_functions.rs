@@ -14,6 +14,7 @@ use crate::db::on_pool;
 use crate::environments::EnvironmentKind;
 use crate::error::StoreError;
 use crate::ids::{OrganizationId, StoredFunctionId};
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// One declared parameter: its name and its type as Zoho's function editor declares it
@@ -83,7 +84,7 @@ impl StoredFunctions<'_> {
         let id = StoredFunctionId::generate();
         let now = clock::now();
         let (author_kind, author_id) = new.author.to_columns();
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "INSERT INTO stored_functions (id, organization_id, environment, name, name_key, \
                  parameters, script, created_at, updated_at, created_by_kind, created_by_id, \
@@ -185,7 +186,7 @@ impl StoredFunctions<'_> {
         let script = changes.script.unwrap_or(current.script);
         let (author_kind, author_id) = author.to_columns();
         let now = clock::now();
-        let changed = on_pool!(self.store.pools.writer(), executor => {
+        let changed = on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "UPDATE stored_functions SET name = $3, name_key = $4, parameters = $5, \
                  script = $6, updated_at = $7, updated_by_kind = $8, updated_by_id = $9 \
@@ -220,7 +221,7 @@ impl StoredFunctions<'_> {
         environment: EnvironmentKind,
         name: &str,
     ) -> Result<(), StoreError> {
-        let deleted = on_pool!(self.store.pools.writer(), executor => {
+        let deleted = on_pool!(self.store.writer(ChangeDomain::Other), executor => {
             sqlx::query(
                 "DELETE FROM stored_functions \
                  WHERE organization_id = $1 AND environment = $2 AND name_key = $3",

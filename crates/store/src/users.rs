@@ -14,6 +14,7 @@ use crate::error::StoreError;
 use crate::ids::{OrganizationId, UserId};
 use crate::memberships::{Membership, Role, insert_membership_in};
 use crate::password::PasswordHash;
+use crate::read_cache::ChangeDomain;
 use crate::{Store, clock};
 
 /// Longest e-mail address accepted (RFC 5321 path limit).
@@ -71,7 +72,7 @@ impl Users<'_> {
     /// Creates a user. [`StoreError::AlreadyExists`] when the e-mail address is taken
     /// (compared case-insensitively).
     pub async fn create(self, new_user: &NewUser<'_>) -> Result<User, StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         let user = insert_user_in(&mut transaction, new_user).await?;
         transaction.commit().await?;
         Ok(user)
@@ -93,7 +94,7 @@ impl Users<'_> {
         new_user: &NewUser<'_>,
         role: Role,
     ) -> Result<(User, Membership), StoreError> {
-        let mut transaction = self.store.begin_write().await?;
+        let mut transaction = self.store.begin_write_in(ChangeDomain::Access).await?;
         let user = insert_user_in(&mut transaction, new_user).await?;
         let membership =
             insert_membership_in(&mut transaction, organization_id, user.id, role).await?;
@@ -188,7 +189,7 @@ impl Users<'_> {
         password_hash: &PasswordHash,
         must_change_password: bool,
     ) -> Result<User, StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Access), executor => {
             sqlx::query_as::<_, User>(
                 "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
                  WHERE id = $1 \
@@ -207,7 +208,7 @@ impl Users<'_> {
 
     /// Disables or re-enables the user.
     pub async fn set_disabled(self, id: UserId, disabled: bool) -> Result<User, StoreError> {
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Access), executor => {
             sqlx::query_as::<_, User>(
                 "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1 \
                  RETURNING id, email, display_name, must_change_password, disabled, created_at, updated_at",
@@ -229,7 +230,7 @@ impl Users<'_> {
         display_name: &str,
     ) -> Result<User, StoreError> {
         let display_name = validate_display_name(display_name)?;
-        on_pool!(self.store.pools.writer(), executor => {
+        on_pool!(self.store.writer(ChangeDomain::Access), executor => {
             sqlx::query_as::<_, User>(
                 "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1 \
                  RETURNING id, email, display_name, must_change_password, disabled, created_at, updated_at",

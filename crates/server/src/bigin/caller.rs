@@ -2,15 +2,45 @@
 //! request pieces every handler needs: query parameters, the JSON body, module definitions.
 
 use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use trestle_crm::scopes::{GrantedScopes, RequiredScope};
 use trestle_crm::{FieldDefinition, ModuleDefinition, standard_modules};
 use trestle_store::crm::CrmScope;
 use trestle_store::oauth_provider::OauthGrant;
-use trestle_store::{Store, User};
+use trestle_store::{
+    CROSS_PROCESS_STALENESS, ChangeDomain, ReadCache, Store, User, api_token_digest,
+};
 
 use super::response::BiginError;
+use crate::state::AppState;
+
+/// Access tokens of the records API verified recently, by the SHA-256 of the token. A hit
+/// costs no store query; freshness follows `trestle_store::read_cache` (a revoked token, a
+/// disabled user or a removed member: at once through this process, within
+/// [`CROSS_PROCESS_STALENESS`] through another). The token's expiry is checked on every use.
+pub type AccessTokenCache = ReadCache<[u8; 32], VerifiedAccessToken>;
+
+/// A cached verification: the caller and until when its token is valid.
+#[derive(Debug, Clone)]
+pub struct VerifiedAccessToken {
+    caller: BiginCaller,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Most access tokens cached at once per process.
+const MAX_CACHED_ACCESS_TOKENS: usize = 10_000;
+
+/// An empty cache of records-API access-token verifications on `store`.
+pub fn access_token_cache(store: &Store) -> AccessTokenCache {
+    ReadCache::new(
+        store,
+        &[ChangeDomain::Access, ChangeDomain::OAuthProvider],
+        CROSS_PROCESS_STALENESS,
+        MAX_CACHED_ACCESS_TOKENS,
+    )
+}
 
 /// The caller of a records API request: the user, organization and environment the access
 /// token was granted for, and its scopes.
@@ -26,7 +56,7 @@ impl BiginCaller {
     /// Reads `Authorization: Zoho-oauthtoken <token>` (or `Bearer <token>`) and checks the
     /// token, the user and their membership.
     pub async fn authenticate(
-        store: &Store,
+        state: &AppState,
         headers: &HeaderMap,
     ) -> Result<BiginCaller, BiginError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -46,9 +76,31 @@ impl BiginCaller {
         {
             return Err(BiginError::authentication_failure());
         }
-        let Some(grant) = store
+        let now = Utc::now();
+        let digest = api_token_digest(token);
+        if let Some(verified) = state.bigin_access_tokens.get(&digest)
+            && verified
+                .expires_at
+                .is_none_or(|expires_at| expires_at > now)
+        {
+            return Ok(verified.caller);
+        }
+        let started = state.bigin_access_tokens.generation();
+        let verified = Self::verify(&state.store, token, now).await?;
+        let caller = verified.caller.clone();
+        state.bigin_access_tokens.insert(digest, verified, started);
+        Ok(caller)
+    }
+
+    /// Checks the token, the user and their membership in the store.
+    async fn verify(
+        store: &Store,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedAccessToken, BiginError> {
+        let Some((grant, expires_at)) = store
             .oauth_provider()
-            .authenticate_access_token(token, chrono::Utc::now())
+            .authenticate_access_token_with_expiry(token, now)
             .await?
         else {
             return Err(BiginError::invalid_token());
@@ -68,14 +120,17 @@ impl BiginCaller {
         }
         let scopes =
             GrantedScopes::parse(&grant.scopes).map_err(|_| BiginError::invalid_token())?;
-        Ok(BiginCaller {
-            scope: CrmScope {
-                organization_id: grant.organization_id,
-                environment_id: grant.environment_id,
+        Ok(VerifiedAccessToken {
+            caller: BiginCaller {
+                scope: CrmScope {
+                    organization_id: grant.organization_id,
+                    environment_id: grant.environment_id,
+                },
+                grant,
+                scopes,
+                user,
             },
-            grant,
-            scopes,
-            user,
+            expires_at,
         })
     }
 

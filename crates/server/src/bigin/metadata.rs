@@ -30,7 +30,7 @@ fn settings(kind: &str, write: bool) -> RequiredScope {
 
 /// `GET /settings/modules`
 pub async fn list_modules(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(settings("modules", false))?;
     let modules: Vec<Value> = all_modules(&state.store, caller.scope)
         .await?
@@ -49,7 +49,7 @@ pub async fn show_module(
     Path(api_name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(settings("modules", false))?;
     let module = load_module(&state.store, caller.scope, &api_name).await?;
     let metadata = module.to_module_metadata(&numeric_id("module", &module.api_name));
@@ -65,7 +65,7 @@ pub async fn create_module(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(settings("modules", true))?;
     let namespace = topping_namespace(&headers)?;
     let inputs: Vec<CustomModuleInput> = parse_definitions(&body, "modules")?;
@@ -101,7 +101,7 @@ pub async fn list_fields(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(settings("fields", false))?;
     let parameters = QueryParameters::parse(query.as_deref());
     let Some(module_name) = parameters.get("module") else {
@@ -128,7 +128,7 @@ pub async fn create_field(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(settings("fields", true))?;
     let namespace = topping_namespace(&headers)?;
     let parameters = QueryParameters::parse(query.as_deref());
@@ -179,7 +179,7 @@ pub async fn list_users(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(RequiredScope::Users)?;
     let parameters = QueryParameters::parse(query.as_deref());
     let kind = parameters.get("type").unwrap_or("AllUsers");
@@ -247,7 +247,7 @@ pub async fn show_organization(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     caller.require(RequiredScope::Organization)?;
     let organization = state
         .store

@@ -7,7 +7,7 @@
 //! follow Bigin's shapes (`{"data":[...]}`, `{"code","details","message","status"}`), not the
 //! management API's; unknown paths under these prefixes answer `INVALID_URL_PATTERN`.
 
-mod caller;
+pub(crate) mod caller;
 mod metadata;
 mod records;
 mod render;

@@ -46,7 +46,7 @@ async fn prepare(
     module_name: &str,
     operation: Operation,
 ) -> Result<(BiginCaller, ModuleDefinition)> {
-    let caller = BiginCaller::authenticate(&state.store, headers).await?;
+    let caller = BiginCaller::authenticate(state, headers).await?;
     caller.require(RequiredScope::Module {
         module: module_name.to_owned(),
         operation,
@@ -341,7 +341,7 @@ pub async fn upsert_records(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let caller = BiginCaller::authenticate(&state.store, &headers).await?;
+    let caller = BiginCaller::authenticate(&state, &headers).await?;
     for operation in [Operation::Create, Operation::Update] {
         caller.require(RequiredScope::Module {
             module: module_name.clone(),

@@ -43,6 +43,10 @@ pub fn peer(variable: &str, test: &str) -> Option<String> {
 
 pub struct Harness {
     pub base_url: String,
+    /// The database every server of this harness shares.
+    pub database_url: String,
+    /// The master key every server of this harness shares.
+    pub vault: Arc<Vault>,
     pub store: Store,
     pub organization: OrganizationId,
     pub token: String,
@@ -161,12 +165,27 @@ pub async fn start_without_connections() -> Harness {
 /// Like [`start`], with the engine settings given (a small response size limit...); without
 /// an issuer no service or connection is created.
 pub async fn start_with(issuer: Option<String>, engine_config: OutboundConfig) -> Harness {
+    start_with_database(issuer, engine_config, None).await
+}
+
+/// Like [`start`], on the given (empty) database instead of a new SQLite file.
+pub async fn start_on_database(issuer: String, database_url: Option<String>) -> Harness {
+    start_with_database(Some(issuer), OutboundConfig::default(), database_url).await
+}
+
+async fn start_with_database(
+    issuer: Option<String>,
+    engine_config: OutboundConfig,
+    database_url: Option<String>,
+) -> Harness {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let directory = tempfile::tempdir().unwrap();
-    let database_url = format!(
-        "sqlite://{}?mode=rwc",
-        directory.path().join("trestle.db").display()
-    );
+    let database_url = database_url.unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            directory.path().join("trestle.db").display()
+        )
+    });
     let store = Store::connect(&database_url).await.unwrap();
     let organization = store
         .organizations()
@@ -201,14 +220,11 @@ pub async fn start_with(issuer: Option<String>, engine_config: OutboundConfig) -
         .to_owned();
 
     let vault = Arc::new(Vault::new(Keyring::generate().unwrap()));
-    let mut manager_config = ManagerConfig::new(Url::parse(PUBLIC_BASE_URL).unwrap());
-    manager_config.refresh_jitter = std::time::Duration::from_millis(0);
-    manager_config.allow_http_loopback = true;
     let manager = Arc::new(ConnectionManager::new(
         store.clone(),
-        vault,
+        vault.clone(),
         TokenClient::with_defaults().unwrap(),
-        manager_config,
+        manager_config(),
     ));
     let services: &[(&str, &str)] = if issuer.is_some() {
         &[
@@ -256,33 +272,15 @@ pub async fn start_with(issuer: Option<String>, engine_config: OutboundConfig) -
 
     let engine = OutboundEngine::new(engine_config).unwrap();
     let runtime = Arc::new(FunctionRuntime::new(engine, manager));
-    let config = ServerConfig::resolve(
-        ConfigLayer {
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            db: Some(database_url),
-            data_dir: Some(directory.path().to_owned()),
-            ..ConfigLayer::default()
-        },
-        ConfigLayer::default(),
-        None,
-    )
-    .unwrap();
-    let listener = trestle_server::run::bind(config.listen).await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let state = AppState::new(store.clone(), config).with_functions(runtime.clone());
-    let (shutdown, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        trestle_server::serve(listener, state, async move {
-            let _ = shutdown_receiver.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (address, shutdown) =
+        serve_runtime(&store, &database_url, directory.path(), runtime.clone()).await;
 
     let bigin = MockServer::start().await;
     let books = MockServer::start().await;
     let harness = Harness {
         base_url: format!("http://{address}"),
+        database_url,
+        vault,
         store,
         organization,
         token,
@@ -330,6 +328,79 @@ pub async fn start_with(issuer: Option<String>, engine_config: OutboundConfig) -
     // Listed by host.
     assert_eq!(shown["routes"][0]["host"], "books.zoho.com", "{shown}");
     harness
+}
+
+fn manager_config() -> ManagerConfig {
+    let mut manager_config = ManagerConfig::new(Url::parse(PUBLIC_BASE_URL).unwrap());
+    manager_config.refresh_jitter = std::time::Duration::from_millis(0);
+    manager_config.allow_http_loopback = true;
+    manager_config
+}
+
+/// Serves the API with `runtime` on a free loopback port until the sender is dropped.
+async fn serve_runtime(
+    store: &Store,
+    database_url: &str,
+    data_dir: &std::path::Path,
+    runtime: Arc<FunctionRuntime>,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let config = ServerConfig::resolve(
+        ConfigLayer {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            db: Some(database_url.to_owned()),
+            data_dir: Some(data_dir.to_owned()),
+            ..ConfigLayer::default()
+        },
+        ConfigLayer::default(),
+        None,
+    )
+    .unwrap();
+    let listener = trestle_server::run::bind(config.listen).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let state = AppState::new(store.clone(), config).with_functions(runtime);
+    let (shutdown, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        trestle_server::serve(listener, state, async move {
+            let _ = shutdown_receiver.await;
+        })
+        .await
+        .unwrap();
+    });
+    (address, shutdown)
+}
+
+/// Another server process of the same deployment: its own store handle, connection manager,
+/// runtime and per-process caches, on the same database and master key.
+pub struct SecondServer {
+    pub base_url: String,
+    pub runtime: Arc<FunctionRuntime>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Harness {
+    pub async fn start_second_server(&self) -> SecondServer {
+        let store = Store::connect(&self.database_url).await.unwrap();
+        let manager = Arc::new(ConnectionManager::new(
+            store.clone(),
+            self.vault.clone(),
+            TokenClient::with_defaults().unwrap(),
+            manager_config(),
+        ));
+        let engine = OutboundEngine::new(OutboundConfig::default()).unwrap();
+        let runtime = Arc::new(FunctionRuntime::new(engine, manager));
+        let (address, shutdown) = serve_runtime(
+            &store,
+            &self.database_url,
+            self._directory.path(),
+            runtime.clone(),
+        )
+        .await;
+        SecondServer {
+            base_url: format!("http://{address}"),
+            runtime,
+            _shutdown: shutdown,
+        }
+    }
 }
 
 async fn authorize(
