@@ -7,8 +7,8 @@ mod support;
 
 use support::{create_organization, storage_test};
 use trestle_store::{
-    Actor, EnvironmentKind, NewStoredFunction, OrganizationId, StoredFunctionChanges,
-    StoredFunctionParameter,
+    Actor, EnvironmentKind, NewStoredFunction, OrganizationId, Store, StoredFunction,
+    StoredFunctionChanges, StoredFunctionParameter,
 };
 
 fn parameter(name: &str, parameter_type: &str) -> StoredFunctionParameter {
@@ -31,6 +31,34 @@ fn new_function(
         script: "return contactId;".to_owned(),
         author: Actor::System,
     }
+}
+
+/// Creates the function `name` (see [`new_function`]); a refusal fails the test.
+async fn create_function(
+    store: &Store,
+    organization_id: OrganizationId,
+    environment: EnvironmentKind,
+    name: &str,
+) -> StoredFunction {
+    store
+        .stored_functions()
+        .create(new_function(organization_id, environment, name))
+        .await
+        .unwrap()
+}
+
+async fn function_exists(
+    store: &Store,
+    organization_id: OrganizationId,
+    environment: EnvironmentKind,
+    name: &str,
+) -> bool {
+    store
+        .stored_functions()
+        .find(organization_id, environment, name)
+        .await
+        .unwrap()
+        .is_some()
 }
 
 storage_test!(
@@ -73,14 +101,7 @@ storage_test!(
     |store| async move {
         let organization_id = create_organization(&store, "Acme").await.id;
         let functions = store.stored_functions();
-        functions
-            .create(new_function(
-                organization_id,
-                EnvironmentKind::Sandbox,
-                "fmt",
-            ))
-            .await
-            .unwrap();
+        create_function(&store, organization_id, EnvironmentKind::Sandbox, "fmt").await;
         let duplicate = functions
             .create(new_function(
                 organization_id,
@@ -91,14 +112,7 @@ storage_test!(
             .unwrap_err();
         assert_eq!(duplicate.code(), "ALREADY_EXISTS");
         // The other environment has its own names.
-        functions
-            .create(new_function(
-                organization_id,
-                EnvironmentKind::Production,
-                "fmt",
-            ))
-            .await
-            .unwrap();
+        create_function(&store, organization_id, EnvironmentKind::Production, "fmt").await;
     }
 );
 
@@ -108,24 +122,9 @@ storage_test!(
         let owner = create_organization(&store, "Acme").await.id;
         let stranger = create_organization(&store, "Globex").await.id;
         let functions = store.stored_functions();
-        functions
-            .create(new_function(owner, EnvironmentKind::Sandbox, "fmt"))
-            .await
-            .unwrap();
-        assert!(
-            functions
-                .find(stranger, EnvironmentKind::Sandbox, "fmt")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            functions
-                .find(owner, EnvironmentKind::Production, "fmt")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        create_function(&store, owner, EnvironmentKind::Sandbox, "fmt").await;
+        assert!(!function_exists(&store, stranger, EnvironmentKind::Sandbox, "fmt").await);
+        assert!(!function_exists(&store, owner, EnvironmentKind::Production, "fmt").await);
         let update = functions
             .update(
                 stranger,
@@ -142,13 +141,7 @@ storage_test!(
             .await
             .unwrap_err();
         assert_eq!(delete.code(), "NOT_FOUND");
-        assert!(
-            functions
-                .find(owner, EnvironmentKind::Sandbox, "fmt")
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(function_exists(&store, owner, EnvironmentKind::Sandbox, "fmt").await);
     }
 );
 
@@ -165,14 +158,7 @@ storage_test!(
             ))
             .await
             .unwrap();
-        functions
-            .create(new_function(
-                organization_id,
-                EnvironmentKind::Sandbox,
-                "other",
-            ))
-            .await
-            .unwrap();
+        create_function(&store, organization_id, EnvironmentKind::Sandbox, "other").await;
         let taken = functions
             .update(
                 organization_id,
@@ -208,13 +194,7 @@ storage_test!(
         assert_eq!(updated.created_by, Actor::System);
         assert_eq!(updated.updated_by, Actor::Operator);
         assert!(updated.updated_at >= created.updated_at);
-        assert!(
-            functions
-                .find(organization_id, EnvironmentKind::Sandbox, "fmt")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!function_exists(&store, organization_id, EnvironmentKind::Sandbox, "fmt").await);
         functions
             .delete(organization_id, EnvironmentKind::Sandbox, "FORMATNUMBER")
             .await
