@@ -3,8 +3,9 @@
 //! never shown back), and operator-fixed template variables such as the `bigin` service's
 //! `accounts_server` and `api_domain` set to this Trestle's own URL.
 //!
-//! Read from the store on every use, so every server process on the database applies the same
-//! configuration the moment it is written.
+//! Read from the store whenever a connection's credential is read (see the credential cache
+//! in the manager): a change applies to the next request through the server that made it, and
+//! to every other server process on the database within `CROSS_PROCESS_STALENESS` (1 s).
 
 use std::collections::BTreeMap;
 
