@@ -679,15 +679,7 @@ impl OutboundEngine {
         address: IpAddr,
         host: impl FnOnce() -> String,
     ) -> Result<(), OutboundError> {
-        self.inner
-            .config
-            .egress
-            .check_address(address)
-            .map_err(|range| OutboundError::EgressAddressBlocked {
-                host: host(),
-                address: address.to_string(),
-                range: range.to_owned(),
-            })
+        crate::guarded_client::check_address(&self.inner.config.egress, address, host)
     }
 
     async fn exchange_once(
@@ -960,7 +952,7 @@ fn body_stream(reader: BodyReader) -> ResponseBodyStream {
     }))
 }
 
-fn ensure_crypto_provider() {
+pub(crate) fn ensure_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may win the race; either way a provider is installed afterwards.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -8,12 +8,15 @@
 //!   through the SSRF guard ([`EgressPolicy`]) unless an operator's stand-in route
 //!   ([`HostRoutes`]) applies, with limits (timeout, response size, redirects) and retries.
 //! - [`OutboundResponse`] gives the script's view: JSON as values, text, or `detailed`.
+//! - [`guarded_http_client`] and [`check_destination`] put the same guard in front of callers
+//!   that speak their own protocol (OAuth token endpoints, connection verification).
 //! - [`Redactor`] scrubs secret values (raw, URL-encoded, base64) from any text.
 
 mod credential;
 mod egress;
 mod engine;
 mod error;
+mod guarded_client;
 pub mod oauth1;
 mod redact;
 mod request;
@@ -32,6 +35,7 @@ pub use engine::{
     StreamingResponse,
 };
 pub use error::OutboundError;
+pub use guarded_client::{check_destination, egress_refusal_in, guarded_http_client};
 pub use redact::{MIN_REDACTED_SECRET_LENGTH, REDACTED, Redactor, StreamRedactor};
 pub use request::{
     InvokeUrlArguments, InvokeUrlFile, InvokeUrlValue, Method, MultipartPart, OutboundRequest,
