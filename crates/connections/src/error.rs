@@ -142,6 +142,15 @@ pub enum ConnectionError {
         status: u16,
     },
 
+    #[error(
+        "a request for `{service_key}` to host `{host}` was refused by the egress policy and nothing was sent: {reason}"
+    )]
+    EgressRefused {
+        service_key: String,
+        host: String,
+        reason: String,
+    },
+
     #[error("the service definition `{service_key}` cannot be used: {message}")]
     ServiceDefinition {
         service_key: String,
@@ -191,6 +200,7 @@ impl ConnectionError {
             Self::VerificationFailed { .. } => "CONNECTION_VERIFICATION_FAILED",
             Self::StillUnauthorizedAfterRefresh { .. } => "CONNECTION_UNAUTHORIZED_AFTER_REFRESH",
             Self::ServiceDefinition { .. } => "SERVICE_DEFINITION_UNUSABLE",
+            Self::EgressRefused { .. } => "EGRESS_REFUSED",
             Self::Storage { code, .. } => code,
             Self::Vault { code, .. } => code,
         }

@@ -1328,6 +1328,8 @@ impl ConnectionManager {
         }
         let method = reqwest::Method::from_bytes(verification.method.as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
+        self.tokens
+            .check_destination(&url, &attachment.connection)?;
         let mut request = self.tokens.http().request(method, url);
         for (name, value) in &attachment.headers {
             request = request.header(name.as_str(), value.expose_secret());
@@ -1340,18 +1342,18 @@ impl ConnectionManager {
                 .collect();
             request = request.form(&form);
         }
-        let response =
-            request
-                .send()
-                .await
-                .map_err(|error| ConnectionError::TokenEndpointUnavailable {
+        let response = request.send().await.map_err(|error| {
+            TokenClient::egress_refusal(&error, &attachment.connection).unwrap_or_else(|| {
+                ConnectionError::TokenEndpointUnavailable {
                     service_key: attachment.connection.clone(),
                     detail: if error.is_timeout() {
                         "verification request timed out".to_string()
                     } else {
                         "verification request failed".to_string()
                     },
-                })?;
+                }
+            })
+        })?;
         Ok(response.status().as_u16())
     }
 

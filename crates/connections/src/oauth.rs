@@ -4,10 +4,12 @@
 //!
 //! Nothing here logs a request or response body: token endpoints carry secrets both ways.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
+use trestle_outbound::{EgressPolicy, HostResolver, SystemResolver};
 use url::Url;
 
 use crate::secret::Secret;
@@ -103,6 +105,11 @@ pub enum TokenFailure {
     InvalidResponse {
         detail: String,
     },
+    /// The egress guard refused the endpoint's host; nothing was sent.
+    EgressRefused {
+        host: String,
+        reason: String,
+    },
 }
 
 impl TokenFailure {
@@ -129,6 +136,11 @@ impl TokenFailure {
             Self::InvalidResponse { detail } => crate::ConnectionError::TokenResponseInvalid {
                 service_key,
                 detail,
+            },
+            Self::EgressRefused { host, reason } => crate::ConnectionError::EgressRefused {
+                service_key,
+                host,
+                reason,
             },
         }
     }
@@ -178,33 +190,108 @@ pub fn split_scopes(scope: &str) -> Vec<String> {
 }
 
 /// Talks to token endpoints. Never follows redirects: a token request carries the client secret.
+///
+/// The server and CLI build it with [`TokenClient::guarded`]: every request then passes the
+/// same SSRF guard as the outbound engine (a developer's custom service cannot point its token
+/// URL at a metadata service or a private address).
 #[derive(Debug, Clone)]
 pub struct TokenClient {
     http: reqwest::Client,
+    /// `None` only for clients from [`TokenClient::new`] or [`TokenClient::with_defaults`].
+    egress: Option<EgressPolicy>,
 }
 
+/// Whole-request limit of token, revocation and verification requests.
+const TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 impl TokenClient {
-    /// `http` must be built with `redirect(Policy::none())`; the caller picks TLS roots and the
-    /// egress policy.
-    pub fn new(http: reqwest::Client) -> Self {
-        Self { http }
+    /// A client behind the egress guard: `policy` is the operator's `egress.allow` (the same
+    /// value the outbound engine gets), `resolver` looks host names up (the system resolver
+    /// outside tests). No redirects, no proxy from the environment, a 15 s timeout.
+    pub fn guarded(
+        policy: EgressPolicy,
+        resolver: Arc<dyn HostResolver>,
+    ) -> Result<Self, crate::ConnectionError> {
+        let http =
+            trestle_outbound::guarded_http_client(policy.clone(), resolver, TOKEN_REQUEST_TIMEOUT)
+                .map_err(|error| crate::ConnectionError::Storage {
+                    code: "HTTP_CLIENT_UNAVAILABLE",
+                    message: format!("cannot build the HTTP client for token requests: {error}"),
+                })?;
+        Ok(Self {
+            http,
+            egress: Some(policy),
+        })
     }
 
-    /// A client with no redirects and a 15 s timeout.
+    /// [`TokenClient::guarded`] with the system resolver.
+    pub fn with_egress_policy(policy: EgressPolicy) -> Result<Self, crate::ConnectionError> {
+        Self::guarded(policy, Arc::new(SystemResolver))
+    }
+
+    /// Unguarded: for tests that build their own client. `http` must be built with
+    /// `redirect(Policy::none())`.
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http, egress: None }
+    }
+
+    /// Unguarded, no redirects and a 15 s timeout: for tests against mock servers only; the
+    /// server and CLI use [`TokenClient::guarded`].
     pub fn with_defaults() -> Result<Self, crate::ConnectionError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(15))
+            .timeout(TOKEN_REQUEST_TIMEOUT)
             .build()
             .map_err(|error| crate::ConnectionError::Storage {
                 code: "HTTP_CLIENT_UNAVAILABLE",
                 message: format!("cannot build the HTTP client for token requests: {error}"),
             })?;
-        Ok(Self { http })
+        Ok(Self::new(http))
     }
 
+    /// The client's HTTP client, for the connection manager's own requests (OAuth 1
+    /// credentials, verification). Run [`TokenClient::check_destination`] on each URL first:
+    /// the client checks host names when it resolves them, never IP-literal hosts.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Refuses a URL the egress guard does not let this client reach (scheme, IP-literal host
+    /// in a blocked range, metadata host name). Names resolving to blocked addresses are
+    /// refused when the request connects.
+    pub fn check_destination(
+        &self,
+        url: &Url,
+        service_key: &str,
+    ) -> Result<(), crate::ConnectionError> {
+        self.egress_check(url)
+            .map_err(|failure| failure.into_connection_error(service_key))
+    }
+
+    /// The error for a failed request of [`TokenClient::http`]: an egress refusal when the
+    /// guard refused the resolved address, otherwise `None` (the caller describes the failure).
+    pub fn egress_refusal(
+        error: &reqwest::Error,
+        service_key: &str,
+    ) -> Option<crate::ConnectionError> {
+        match transport_failure(error) {
+            failure @ TokenFailure::EgressRefused { .. } => {
+                Some(failure.into_connection_error(service_key))
+            }
+            _ => None,
+        }
+    }
+
+    fn egress_check(&self, url: &Url) -> Result<(), TokenFailure> {
+        let Some(policy) = &self.egress else {
+            return Ok(());
+        };
+        trestle_outbound::check_destination(policy, url).map_err(|refusal| {
+            TokenFailure::EgressRefused {
+                host: url.host_str().unwrap_or_default().to_string(),
+                reason: refusal.to_string(),
+            }
+        })
     }
 
     pub async fn exchange_code(
@@ -271,6 +358,7 @@ impl TokenClient {
             url.query_pairs_mut()
                 .append_pair(&revocation.parameter, token.expose());
         }
+        self.egress_check(&url)?;
         let mut request = self.http.request(revocation.method.clone(), url);
         let mut form: Vec<(String, String)> = Vec::new();
         if revocation.token_in == RevocationTokenPlacement::Form {
@@ -307,9 +395,15 @@ impl TokenClient {
             _ if form.is_empty() => request,
             _ => request.form(&form),
         };
-        let response = request.send().await.map_err(transport_failure)?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| transport_failure(&error))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(transport_failure)?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| transport_failure(&error))?;
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             return Err(TokenFailure::Transient {
                 detail: format!("revocation endpoint answered HTTP {}", status.as_u16()),
@@ -360,6 +454,7 @@ impl TokenClient {
         url: &Url,
         mut form: Vec<(String, String)>,
     ) -> Result<TokenResponse, TokenFailure> {
+        self.egress_check(url)?;
         let mut request = self
             .http
             .post(url.clone())
@@ -372,7 +467,7 @@ impl TokenClient {
             .form(&form)
             .send()
             .await
-            .map_err(transport_failure)?;
+            .map_err(|error| transport_failure(&error))?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -380,7 +475,10 @@ impl TokenClient {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let body = response.bytes().await.map_err(transport_failure)?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| transport_failure(&error))?;
         parse_token_response(status, &content_type, &body, &endpoint.expires_in_fields)
     }
 }
@@ -532,7 +630,23 @@ fn classify_error(error: &str, description: Option<String>, status: StatusCode) 
     }
 }
 
-fn transport_failure(error: reqwest::Error) -> TokenFailure {
+fn transport_failure(error: &reqwest::Error) -> TokenFailure {
+    // The guarded client's resolver refuses names that resolve to blocked addresses; its
+    // error travels in the source chain. Its text names host and address, never the URL.
+    if let Some(refusal) = trestle_outbound::egress_refusal_in(error) {
+        return match refusal {
+            trestle_outbound::OutboundError::EgressAddressBlocked { host, .. }
+            | trestle_outbound::OutboundError::EgressHostBlocked { host, .. } => {
+                TokenFailure::EgressRefused {
+                    host: host.clone(),
+                    reason: refusal.to_string(),
+                }
+            }
+            other => TokenFailure::Transient {
+                detail: other.to_string(),
+            },
+        };
+    }
     // The reqwest error's Display includes the URL, which never carries a secret here
     // (revocation by query is the exception, so the URL is stripped).
     let kind = if error.is_timeout() {

@@ -157,7 +157,10 @@ fn reencrypt_stored_credentials(vault: &Vault, data_dir: &Path) -> anyhow::Resul
         let store = trestle_store::Store::connect(&database_url)
             .await
             .context("cannot open the database to re-encrypt stored credentials (set TRESTLE_DB or --data-dir)")?;
-        let tokens = trestle_connections::oauth::TokenClient::with_defaults()?;
+        // Re-encryption sends nothing; the strict guard keeps that true if it ever did.
+        let tokens = trestle_connections::oauth::TokenClient::with_egress_policy(
+            trestle_outbound::EgressPolicy::strict(),
+        )?;
         let base_url = url::Url::parse("http://127.0.0.1/").context("base URL")?;
         let manager = trestle_connections::ConnectionManager::new(
             store,

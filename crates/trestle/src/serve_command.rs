@@ -242,7 +242,9 @@ async fn open_connections(
     }
     let base_url = url::Url::parse(public_url)
         .with_context(|| format!("the public URL `{public_url}` is not a valid URL"))?;
-    let tokens = trestle_connections::oauth::TokenClient::with_defaults()?;
+    // Token, OAuth 1 and verification requests pass the same egress guard as the engine.
+    let tokens =
+        trestle_connections::oauth::TokenClient::with_egress_policy(config.egress_policy.clone())?;
     let mut manager_config = trestle_connections::ManagerConfig::new(base_url);
     manager_config.allow_http_loopback = allow_http_loopback_services;
     if allow_http_loopback_services {

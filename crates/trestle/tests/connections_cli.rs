@@ -63,6 +63,8 @@ impl TestServer {
         let mut command = serve_command(&listen);
         command
             .arg("--allow-http-loopback-services")
+            // Token endpoints of the loopback peers pass the egress guard only when allowed.
+            .env("TRESTLE_EGRESS_ALLOW", "127.0.0.1/32")
             .arg("--data-dir")
             .arg(data_dir.path())
             .args(extra_serve_flags)

@@ -43,6 +43,8 @@ impl ServeProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .env("TRESTLE_MASTER_KEY", master_key)
+            // The loopback token endpoint passes the egress guard only when allowed.
+            .env("TRESTLE_EGRESS_ALLOW", "127.0.0.1/32")
             .env("TRESTLE_LOG", "error")
             .stderr(Stdio::inherit());
         let (child, banner) = spawn_and_wait_for_banner(command);

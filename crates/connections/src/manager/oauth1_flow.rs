@@ -315,6 +315,7 @@ impl ConnectionManager {
                 message: "PLAINTEXT OAuth 1 signatures are sent over https only".to_string(),
             });
         }
+        self.tokens.check_destination(url, service_key)?;
         let header = signer.authorization_header("POST", url, &[], extra_protocol_parameters);
         let response = self
             .tokens
@@ -326,13 +327,17 @@ impl ConnectionManager {
             .body("")
             .send()
             .await
-            .map_err(|error| ConnectionError::TokenEndpointUnavailable {
-                service_key: service_key.to_string(),
-                detail: if error.is_timeout() {
-                    "the request timed out".to_string()
-                } else {
-                    "the request failed".to_string()
-                },
+            .map_err(|error| {
+                crate::oauth::TokenClient::egress_refusal(&error, service_key).unwrap_or_else(
+                    || ConnectionError::TokenEndpointUnavailable {
+                        service_key: service_key.to_string(),
+                        detail: if error.is_timeout() {
+                            "the request timed out".to_string()
+                        } else {
+                            "the request failed".to_string()
+                        },
+                    },
+                )
             })?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();

@@ -84,13 +84,23 @@ pub struct Harness {
     _directory: Option<tempfile::TempDir>,
 }
 
+/// The token client the server builds, with the egress policy local development uses: the
+/// guard on, loopback peers (mock token endpoints, oidc-provider) allowed by `egress.allow`.
 pub fn token_client() -> TokenClient {
     install_crypto();
-    TokenClient::with_defaults().unwrap()
+    TokenClient::with_egress_policy(
+        trestle_outbound::EgressPolicy::from_allow_list(["127.0.0.1/32"]).unwrap(),
+    )
+    .unwrap()
 }
 
 /// A store on a fresh SQLite file, a vault with a new key, one organization.
 pub async fn sqlite_harness(config: ManagerConfig) -> Harness {
+    sqlite_harness_with_tokens(config, token_client()).await
+}
+
+/// [`sqlite_harness`] with a token client of the test's choosing.
+pub async fn sqlite_harness_with_tokens(config: ManagerConfig, tokens: TokenClient) -> Harness {
     install_crypto();
     let directory = tempfile::tempdir().unwrap();
     let database_file = directory.path().join("trestle.db");
@@ -108,7 +118,7 @@ pub async fn sqlite_harness(config: ManagerConfig) -> Harness {
     let manager = Arc::new(ConnectionManager::new(
         store.clone(),
         vault.clone(),
-        token_client(),
+        tokens,
         config,
     ));
     Harness {

@@ -342,7 +342,8 @@ impl From<ConnectionError> for ApiError {
             ConnectionError::InvalidLinkName { .. }
             | ConnectionError::InvalidInput { .. }
             | ConnectionError::UnsupportedOperation { .. }
-            | ConnectionError::ServiceDefinition { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | ConnectionError::ServiceDefinition { .. }
+            | ConnectionError::EgressRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ConnectionError::LinkNameTaken { .. } | ConnectionError::LinkNameLocked { .. } => {
                 StatusCode::CONFLICT
             }
