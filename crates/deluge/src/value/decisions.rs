@@ -119,10 +119,10 @@
 //!   per parameter is an input limit; we bound outputs at a larger, configurable size) and
 //!   to grow the heap beyond [`DEFAULT_MAX_HEAP_ELEMENTS`] list elements plus map entries.
 //! - Lists and maps nothing reaches are reclaimed when the VM runs `Heap::collect_garbage`
-//!   at the start of a statement, which it does when `Heap::wants_collection` says so: the
-//!   heap doubled since the last collection (by at least [`COLLECTION_MINIMUM_GROWTH`]), or
-//!   half the room left under the element limit was used. The limit therefore counts what
-//!   a script keeps, not what it dropped: only a single statement that alone fills half the
+//!   before an op that creates lists or maps, which it does when `Heap::wants_collection`
+//!   says so: the heap doubled since the last collection (by at least
+//!   [`COLLECTION_MINIMUM_GROWTH`]), or half the room left under the element limit was used. The limit therefore counts what
+//!   a script keeps, not what it dropped: only a single op that alone fills half the
 //!   remaining room can hit it because of garbage.
 
 /// DECIMAL is exact base-10 arithmetic.

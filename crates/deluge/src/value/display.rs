@@ -250,27 +250,11 @@ impl<'heap> Printer<'heap> {
     }
 }
 
-/// Bytes a JSON string literal cannot hold as they are: control characters, `"` and `\`.
-static NEEDS_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
 /// Appends `text` as a JSON string literal.
 pub(crate) fn push_json_string(output: &mut String, text: &str) {
     output.reserve(text.len() + 2);
     output.push('"');
-    let Some(first_escape) = text
-        .bytes()
-        .position(|byte| NEEDS_ESCAPE[usize::from(byte)])
-    else {
+    let Some(first_escape) = super::scan::first_json_escape(text.as_bytes()) else {
         output.push_str(text);
         output.push('"');
         return;

@@ -305,7 +305,7 @@ impl<'text> JsonParser<'_, 'text> {
                 .as_bytes()
                 .get(self.position..)
                 .unwrap_or_default();
-            let run = find_quote_or_backslash(rest, quote)
+            let run = super::scan::first_quote_or_backslash(rest, quote)
                 .ok_or_else(|| self.error("the text ended inside a string"))?;
             if text.is_empty() && rest.get(run) == Some(&quote) {
                 let whole = self
@@ -398,17 +398,6 @@ impl<'text> JsonParser<'_, 'text> {
         }
         self.text.get(start..self.position).unwrap_or("").trim()
     }
-}
-
-/// Where the next quote or backslash is. Short strings (keys, names) are scanned directly,
-/// which costs less than setting up the vectorized search used for long ones.
-fn find_quote_or_backslash(bytes: &[u8], quote: u8) -> Option<usize> {
-    const SHORT: usize = 32;
-    let (head, tail) = bytes.split_at(bytes.len().min(SHORT));
-    if let Some(found) = head.iter().position(|&byte| byte == quote || byte == b'\\') {
-        return Some(found);
-    }
-    memchr::memchr2(quote, b'\\', tail).map(|found| found + head.len())
 }
 
 fn bare_word_value(word: &str) -> Value {

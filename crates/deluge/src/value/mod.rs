@@ -19,6 +19,7 @@ mod display;
 mod json;
 pub mod number;
 mod operators;
+mod scan;
 
 use std::sync::Arc;
 
@@ -559,29 +560,38 @@ impl Heap {
                 _ => {}
             }
         }
-        let already_free_lists: std::collections::HashSet<u32> =
-            self.free_lists.iter().copied().collect();
-        let already_free_maps: std::collections::HashSet<u32> =
-            self.free_maps.iter().copied().collect();
+        // Slots already free are not reclaimed twice (their indices are in the free lists).
+        let mut free_list_slots = vec![false; self.lists.len()];
+        for &index in &self.free_lists {
+            if let Some(free) = free_list_slots.get_mut(index as usize) {
+                *free = true;
+            }
+        }
+        let mut free_map_slots = vec![false; self.maps.len()];
+        for &index in &self.free_maps {
+            if let Some(free) = free_map_slots.get_mut(index as usize) {
+                *free = true;
+            }
+        }
         let mut reclaimed = 0;
         let mut live_elements = 0usize;
         for (index, list) in self.lists.iter_mut().enumerate() {
-            let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
-            if live_lists[index] {
+            if live_lists.get(index).copied().unwrap_or(true) {
                 live_elements += list.len();
-            } else if !already_free_lists.contains(&index_u32) {
+            } else if !free_list_slots.get(index).copied().unwrap_or(true) {
                 *list = Vec::new();
-                self.free_lists.push(index_u32);
+                self.free_lists
+                    .push(u32::try_from(index).unwrap_or(u32::MAX));
                 reclaimed += 1;
             }
         }
         for (index, map) in self.maps.iter_mut().enumerate() {
-            let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
-            if live_maps[index] {
+            if live_maps.get(index).copied().unwrap_or(true) {
                 live_elements += map.len();
-            } else if !already_free_maps.contains(&index_u32) {
+            } else if !free_map_slots.get(index).copied().unwrap_or(true) {
                 *map = MapEntries::default();
-                self.free_maps.push(index_u32);
+                self.free_maps
+                    .push(u32::try_from(index).unwrap_or(u32::MAX));
                 reclaimed += 1;
             }
         }

@@ -262,6 +262,7 @@ impl Run {
                 self.state = State::Ready;
                 match result {
                     EffectResult::Value(value) => {
+                        self.collect_garbage_if_wanted();
                         let value = self.effect_result_value(template, value);
                         self.stack.push(value);
                     }
@@ -384,9 +385,6 @@ impl Run {
             let result: Result<(), Fault> = match op {
                 Op::Statement => {
                     self.statements += 1;
-                    if self.heap.wants_collection() {
-                        self.collect_garbage();
-                    }
                     if self.statements > next_check {
                         if self.statements > self.limits.max_statements {
                             Err(Fault::Limit(LimitKind::Statements))
@@ -587,21 +585,27 @@ impl Run {
                     Ok(())
                 }
                 Op::MakeList(length) => {
+                    self.collect_garbage_if_wanted();
                     let start = self.stack.len().saturating_sub(length as usize);
                     let elements: Vec<Value> = self.stack.drain(start..).collect();
                     let value = self.heap.new_list_value(elements);
                     self.stack.push(value);
                     self.heap.check_size().map_err(Fault::from)
                 }
-                Op::MakeMap(length) => self.make_map(length as usize),
+                Op::MakeMap(length) => {
+                    self.collect_garbage_if_wanted();
+                    self.make_map(length as usize)
+                }
                 Op::CallMethod { name, argc, fast } => match self.fast_method(fast) {
                     Some(result) => result,
                     None => {
+                        self.collect_garbage_if_wanted();
                         let name = program.names.get(name as usize).map_or("", String::as_str);
                         self.call_method(name, usize::from(argc))
                     }
                 },
                 Op::CallFunction { name, argc } => {
+                    self.collect_garbage_if_wanted();
                     let name = program.names.get(name as usize).map_or("", String::as_str);
                     let start = self.stack.len().saturating_sub(usize::from(argc));
                     let result = builtins::call_function(
@@ -619,6 +623,7 @@ impl Run {
                     }
                 }
                 Op::Construct { map } => {
+                    self.collect_garbage_if_wanted();
                     let value = self.pop();
                     let copy = match (map, value) {
                         (true, Value::Map(id)) => {
@@ -683,7 +688,10 @@ impl Run {
                         ))),
                     }
                 }
-                Op::ForEachStart { state } => self.for_each_start(state),
+                Op::ForEachStart { state } => {
+                    self.collect_garbage_if_wanted();
+                    self.for_each_start(state)
+                }
                 Op::ForEachNext {
                     state,
                     variable,
@@ -750,6 +758,7 @@ impl Run {
                     Err(fault) => Err(fault),
                 },
                 Op::SystemVariable(name) => {
+                    self.collect_garbage_if_wanted();
                     let key = program.names.get(name as usize).map_or("", String::as_str);
                     let value = match self.context.system_variables.get(key) {
                         Some(value) => {
@@ -777,9 +786,20 @@ impl Run {
         }
     }
 
-    /// Reclaims the lists and maps the script can no longer reach. Runs only between
-    /// statements, where every live value is in a variable, on the operand stack (values
-    /// of enclosing expressions such as a pending `try`) or behind a loop's iterator.
+    /// Collects garbage when the heap asks for it. Called before the ops that create lists
+    /// and maps (literals, `Map()`/`List()`, built-ins, loops over maps, effect results): the
+    /// only places the heap grows by containers, and safe points, since every live value is
+    /// then in a variable, on the operand stack or behind a loop's iterator. Arithmetic and
+    /// the inlined methods never pay for the check.
+    #[inline(always)]
+    fn collect_garbage_if_wanted(&mut self) {
+        if self.heap.wants_collection() {
+            self.collect_garbage();
+        }
+    }
+
+    /// Reclaims the lists and maps the script can no longer reach, with every variable,
+    /// the operand stack and the lists loops iterate over as roots.
     fn collect_garbage(&mut self) {
         let iterated: Vec<Value> = self
             .iterators
