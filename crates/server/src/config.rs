@@ -19,7 +19,7 @@
 //! | `login_max_failures_per_account` | `TRESTLE_LOGIN_MAX_FAILURES_PER_ACCOUNT` | | `5` | failed sign-ins per account within the window before 429 |
 //! | `login_max_failures_per_ip` | `TRESTLE_LOGIN_MAX_FAILURES_PER_IP` | | `20` | failed sign-ins per client address within the window before 429 |
 //! | `shutdown_grace_seconds` | `TRESTLE_SHUTDOWN_GRACE_SECONDS` | | `30` | on SIGTERM/SIGINT, how long in-flight requests may take to finish |
-//! | `egress.allow` | `TRESTLE_EGRESS_ALLOW` | | `[]` | IP ranges outbound requests (functions, proxy) may reach despite the SSRF guard, e.g. `["127.0.0.1/32"]` for local stand-ins; the variable takes a comma-separated list |
+//! | `egress.allow` | `TRESTLE_EGRESS_ALLOW` | | `[]` | IP ranges outbound requests (functions, proxy, token and verification requests) may reach despite the SSRF guard, e.g. `["127.0.0.1/32"]` for local stand-ins; the variable takes a comma-separated list |
 //!
 //! The file is given with `--config PATH` or `TRESTLE_CONFIG`; unknown keys in it are an error
 //! (a typo never silently falls back to a default). Environment variables that start with
