@@ -12,6 +12,11 @@
 //! does a second HTTP server and client hop on the same cores.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The same global allocator as the `trestle` binary, so the bench measures what `trestle serve`
+// runs (the server, the client and the upstream all share this process).
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/functions_support/mod.rs"]
 mod functions_support;
 
