@@ -472,13 +472,7 @@ impl Run {
                     } else {
                         let left = left.cloned().unwrap_or_default();
                         let right = right.cloned().unwrap_or_default();
-                        match self.binary(operator, left, &right) {
-                            Ok(value) => {
-                                self.stack.push(value);
-                                Ok(())
-                            }
-                            Err(fault) => Err(fault),
-                        }
+                        self.push_binary(operator, left, &right)
                     }
                 }
                 Op::BinarySlotConstant {
@@ -496,13 +490,7 @@ impl Run {
                     } else {
                         let left = left.cloned().unwrap_or_default();
                         let right = right.cloned().unwrap_or_default();
-                        match self.binary(operator, left, &right) {
-                            Ok(value) => {
-                                self.stack.push(value);
-                                Ok(())
-                            }
-                            Err(fault) => Err(fault),
-                        }
+                        self.push_binary(operator, left, &right)
                     }
                 }
                 Op::Compound { slot, operator } => self.compound(slot, operator),
@@ -832,6 +820,13 @@ impl Run {
             return Err(Fault::Limit(LimitKind::InfoOutput));
         }
         self.info_lines.push(line);
+        Ok(())
+    }
+
+    /// The general path of the fused operand/operator ops: the operator's result goes on the stack.
+    fn push_binary(&mut self, operator: Operator, left: Value, right: &Value) -> Result<(), Fault> {
+        let value = self.binary(operator, left, right)?;
+        self.stack.push(value);
         Ok(())
     }
 
