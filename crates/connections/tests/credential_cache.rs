@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
-use trestle_connections::{ConnectionManager, CreateConnection, EnvironmentKind};
+use trestle_connections::{ConnectionManager, EnvironmentKind};
 use trestle_store::{CROSS_PROCESS_STALENESS, Store};
 use trestle_vault::SecretString;
 
@@ -20,6 +20,32 @@ const LINK_NAME: &str = "crmsync__cached";
 
 fn token_fields(token: &str) -> BTreeMap<String, SecretString> {
     BTreeMap::from([("token".to_owned(), SecretString::new(token.to_owned()))])
+}
+
+/// A harness whose organization has a custom bearer service and one connection to it,
+/// `crmsync__cached`, not yet authorized.
+async fn harness_with_cached_bearer_connection() -> Harness {
+    let harness = sqlite_harness(test_config()).await;
+    let service = serde_json::from_value(json!({
+        "service_name": "Cached bearer", "service_link_name": "cached_bearer",
+        "auth_type": "bearer", "api_base_url": "https://api.cached.example"
+    }))
+    .unwrap();
+    harness
+        .manager
+        .save_custom_service(harness.organization, service, false)
+        .await
+        .unwrap();
+    let connection = create_connection(
+        &harness.manager,
+        harness.organization,
+        "crmsync",
+        "cached",
+        "cached_bearer",
+    )
+    .await;
+    assert_eq!(connection.link_name, LINK_NAME);
+    harness
 }
 
 /// The secret the manager would attach for the connection right now.
@@ -61,31 +87,7 @@ async fn eventually_attached(
 
 #[tokio::test]
 async fn credentials_are_cached_and_every_write_is_seen_within_the_bound() {
-    let harness = sqlite_harness(test_config()).await;
-    let service = serde_json::from_value(json!({
-        "service_name": "Cached bearer", "service_link_name": "cached_bearer",
-        "auth_type": "bearer", "api_base_url": "https://api.cached.example"
-    }))
-    .unwrap();
-    harness
-        .manager
-        .save_custom_service(harness.organization, service, false)
-        .await
-        .unwrap();
-    harness
-        .manager
-        .create_connection(
-            harness.organization,
-            CreateConnection {
-                namespace: "crmsync".into(),
-                name: "cached".into(),
-                link_name: Some("cached".into()),
-                service_key: "cached_bearer".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
+    let harness = harness_with_cached_bearer_connection().await;
     let authorize = |manager: Arc<ConnectionManager>, token: &'static str| {
         let organization = harness.organization;
         async move {
@@ -151,31 +153,7 @@ async fn credentials_are_cached_and_every_write_is_seen_within_the_bound() {
 
 #[tokio::test]
 async fn a_deletion_through_this_process_applies_at_once() {
-    let harness = sqlite_harness(test_config()).await;
-    let service = serde_json::from_value(json!({
-        "service_name": "Cached bearer", "service_link_name": "cached_bearer",
-        "auth_type": "bearer", "api_base_url": "https://api.cached.example"
-    }))
-    .unwrap();
-    harness
-        .manager
-        .save_custom_service(harness.organization, service, false)
-        .await
-        .unwrap();
-    harness
-        .manager
-        .create_connection(
-            harness.organization,
-            CreateConnection {
-                namespace: "crmsync".into(),
-                name: "cached".into(),
-                link_name: Some("cached".into()),
-                service_key: "cached_bearer".into(),
-                ..CreateConnection::default()
-            },
-        )
-        .await
-        .unwrap();
+    let harness = harness_with_cached_bearer_connection().await;
     harness
         .manager
         .authorize_with_credentials(
