@@ -19,7 +19,7 @@ pub mod limits;
 pub mod value;
 pub mod vm;
 
-pub use compile::{Program, compile, compile_source};
+pub use compile::{FastPaths, Program, compile, compile_source, compile_source_with};
 pub use effect::{Effect, EffectResult, InvokeUrlRequest};
 pub use error::{CompileDiagnostic, Error, SourceLocation};
 pub use limits::{LimitKind, Limits};

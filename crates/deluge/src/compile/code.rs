@@ -47,6 +47,9 @@ pub struct Program {
     /// Scalar constants only (no lists or maps: those belong to a run's heap).
     pub(crate) constants: Vec<Value>,
     pub(crate) effects: Vec<EffectTemplate>,
+    /// Whole-number expressions of the [`Op::LongPush`], [`Op::LongStore`] and
+    /// [`Op::LongBranch`] ops.
+    pub(crate) long_expressions: Vec<LongExpression>,
     /// Names used by ops at run time (fields, system variables, messages).
     pub(crate) names: Vec<String>,
     pub(crate) slot_count: u32,
@@ -211,6 +214,16 @@ pub(crate) enum Op {
         argc: u8,
         fast: FastMethod,
     },
+    /// `variable.name(args)`: [`Op::CallMethod`] with the receiver read where it lies, in
+    /// its slot, instead of a copy pushed on the operand stack. `discard` drops the
+    /// result (the call is a whole statement), instead of a `Pop` after it.
+    CallMethodSlot {
+        slot: u32,
+        name: u32,
+        argc: u8,
+        fast: FastMethod,
+        discard: bool,
+    },
     /// `name(args)`: a global built-in (lower-case name in `names`).
     CallFunction {
         name: u32,
@@ -255,6 +268,126 @@ pub(crate) enum Op {
     SystemVariable(u32),
     /// A statement this host cannot run; message in `names`.
     NotSupported(u32),
+    /// The fast path of a whole-number expression (index in `long_expressions`) whose
+    /// ordinary code follows. When every variable it reads holds a whole number and no
+    /// step needs the value rules (overflow, `%` by zero or less), pushes the result and
+    /// jumps to `skip`, the end of the ordinary code; otherwise falls through to it, so
+    /// every other case (and every error with its location) is exactly the ordinary one.
+    LongPush {
+        expression: u32,
+        skip: u32,
+    },
+    /// The fast path of a whole statement `slot = expression` (also `x += e`, `x = x + e`),
+    /// placed before the statement's `Statement` op: counts the statement, stores the
+    /// result and jumps to `skip`. Falls through to the ordinary code like
+    /// [`Op::LongPush`], and also when the statement would reach the end of the slice
+    /// or the statement limit (the `Statement` op then yields or stops the run).
+    LongStore {
+        expression: u32,
+        slot: u32,
+        skip: u32,
+    },
+    /// The fast path of an `if` condition that compares whole numbers, placed before the
+    /// condition's code: jumps to `if_false` or to `skip` (the start of the branch, after
+    /// the condition's `JumpIfFalse`). Falls through to the ordinary code like
+    /// [`Op::LongPush`].
+    LongBranch {
+        expression: u32,
+        if_false: u32,
+        skip: u32,
+    },
+}
+
+/// A whole-number expression over variables and constants, in postfix steps, evaluated
+/// by the VM without the operand stack (see [`Op::LongPush`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LongExpression {
+    pub(crate) steps: Vec<LongStep>,
+    /// Set when the expression is a comparison: `steps` leave its two sides and the value
+    /// is the boolean result.
+    pub(crate) comparison: Option<Operator>,
+}
+
+/// Deepest stack of partial results a [`LongExpression`] may need; the compiler does not
+/// fuse deeper expressions.
+pub(crate) const LONG_STACK_DEPTH: usize = 8;
+
+/// A leaf of a [`LongExpression`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LongOperand {
+    Slot(u32),
+    Constant(i64),
+}
+
+/// The operators a [`LongExpression`] computes directly (division follows the value rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LongOperator {
+    Add,
+    Subtract,
+    Multiply,
+    Remainder,
+}
+
+/// One postfix step of a [`LongExpression`], operator and operand kind in one flat enum
+/// so the VM decodes a step with a single jump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LongStep {
+    PushSlot(u32),
+    PushConstant(i64),
+    /// `top = top + slot`, and so on.
+    AddSlot(u32),
+    SubtractSlot(u32),
+    MultiplySlot(u32),
+    RemainderSlot(u32),
+    /// `top = top + constant`, and so on.
+    AddConstant(i64),
+    SubtractConstant(i64),
+    MultiplyConstant(i64),
+    RemainderConstant(i64),
+    /// Pops the right side: `top = top + right`, and so on.
+    Add,
+    Subtract,
+    Multiply,
+    Remainder,
+}
+
+impl LongStep {
+    pub(crate) fn push(operand: LongOperand) -> LongStep {
+        match operand {
+            LongOperand::Slot(slot) => LongStep::PushSlot(slot),
+            LongOperand::Constant(value) => LongStep::PushConstant(value),
+        }
+    }
+
+    /// `top = top <operator> operand`.
+    pub(crate) fn apply(operator: LongOperator, operand: LongOperand) -> LongStep {
+        match (operator, operand) {
+            (LongOperator::Add, LongOperand::Slot(slot)) => LongStep::AddSlot(slot),
+            (LongOperator::Subtract, LongOperand::Slot(slot)) => LongStep::SubtractSlot(slot),
+            (LongOperator::Multiply, LongOperand::Slot(slot)) => LongStep::MultiplySlot(slot),
+            (LongOperator::Remainder, LongOperand::Slot(slot)) => LongStep::RemainderSlot(slot),
+            (LongOperator::Add, LongOperand::Constant(value)) => LongStep::AddConstant(value),
+            (LongOperator::Subtract, LongOperand::Constant(value)) => {
+                LongStep::SubtractConstant(value)
+            }
+            (LongOperator::Multiply, LongOperand::Constant(value)) => {
+                LongStep::MultiplyConstant(value)
+            }
+            (LongOperator::Remainder, LongOperand::Constant(value)) => {
+                LongStep::RemainderConstant(value)
+            }
+        }
+    }
+
+    /// Pops the right side: `top = top <operator> right`.
+    pub(crate) fn combine(operator: LongOperator) -> LongStep {
+        match operator {
+            LongOperator::Add => LongStep::Add,
+            LongOperator::Subtract => LongStep::Subtract,
+            LongOperator::Multiply => LongStep::Multiply,
+            LongOperator::Remainder => LongStep::Remainder,
+        }
+    }
 }
 
 /// Methods the VM runs inline when the receiver has the expected kind (the most frequent

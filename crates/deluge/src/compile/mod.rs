@@ -17,7 +17,10 @@ use trestle_deluge_syntax::ast::{
     TaskValue, UnaryOperator,
 };
 
-use code::{EffectTemplate, FastMethod, Op, Operator};
+use code::{
+    EffectTemplate, FastMethod, LONG_STACK_DEPTH, LongExpression, LongOperand, LongOperator,
+    LongStep, Op, Operator,
+};
 pub use code::{ParameterSlot, Program};
 
 use crate::builtins;
@@ -38,6 +41,21 @@ pub mod diagnostic_codes {
 /// Parses and compiles `source`. On any syntax or compile error, returns every diagnostic
 /// (parse errors first, then compile errors, each in source order).
 pub fn compile_source(source: &str) -> Result<Arc<Program>, Error> {
+    compile_source_with(source, FastPaths::On)
+}
+
+/// Whether the compiler emits the fused fast paths: the whole-number ops ([`Op::LongPush`]
+/// and its kin) and methods called on a variable in place ([`Op::CallMethodSlot`]). They
+/// never change what a program does; `Off` exists to prove that, by running the same
+/// program both ways (tests and the fuzz target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastPaths {
+    On,
+    Off,
+}
+
+/// [`compile_source`] with the fast paths on or off.
+pub fn compile_source_with(source: &str, fast_paths: FastPaths) -> Result<Arc<Program>, Error> {
     let parsed = trestle_deluge_syntax::parse(source);
     let line_starts = code::line_starts(source);
     let mut diagnostics: Vec<CompileDiagnostic> = parsed
@@ -49,7 +67,7 @@ pub fn compile_source(source: &str) -> Result<Arc<Program>, Error> {
             location: code::locate(&line_starts, source, error.span),
         })
         .collect();
-    match compile(&parsed.script, source) {
+    match compile_with(&parsed.script, source, fast_paths) {
         Ok(program) if diagnostics.is_empty() => Ok(program),
         Ok(_) => Err(Error::Compile { diagnostics }),
         Err(Error::Compile {
@@ -64,7 +82,16 @@ pub fn compile_source(source: &str) -> Result<Arc<Program>, Error> {
 
 /// Compiles a parsed script. `source` is the text it was parsed from (for locations).
 pub fn compile(script: &Script, source: &str) -> Result<Arc<Program>, Error> {
+    compile_with(script, source, FastPaths::On)
+}
+
+fn compile_with(
+    script: &Script,
+    source: &str,
+    fast_paths: FastPaths,
+) -> Result<Arc<Program>, Error> {
     let mut compiler = Compiler::new(source);
+    compiler.fast_paths = fast_paths;
     compiler.declare_parameters(script);
     compiler.collect_assigned(&script.body);
     compiler.block(&script.body);
@@ -104,6 +131,11 @@ struct Compiler<'source> {
     diagnostics: Vec<CompileDiagnostic>,
     /// Every code offset a jump lands on (see [`Compiler::last_op_is_fusable`]).
     jump_targets: std::collections::HashSet<u32>,
+    long_expressions: Vec<LongExpression>,
+    /// Set while compiling the ordinary code behind a whole-number fast path, so that its
+    /// parts get no fast path of their own (they would run only when the outer one failed).
+    in_long_fallback: bool,
+    fast_paths: FastPaths,
 }
 
 impl<'source> Compiler<'source> {
@@ -129,6 +161,9 @@ impl<'source> Compiler<'source> {
             try_depth: 0,
             diagnostics: Vec::new(),
             jump_targets: std::collections::HashSet::new(),
+            long_expressions: Vec::new(),
+            in_long_fallback: false,
+            fast_paths: FastPaths::On,
         }
     }
 
@@ -170,6 +205,7 @@ impl<'source> Compiler<'source> {
             spans: self.spans,
             constants: self.constants,
             effects: self.effects,
+            long_expressions: self.long_expressions,
             names: self.names,
             slot_count: self.slot_count,
             iterator_count: self.iterator_count,
@@ -357,13 +393,23 @@ impl<'source> Compiler<'source> {
                 value,
                 ..
             } => {
+                let fast_store = self.long_store_start(target, *operator, value, span);
                 self.emit(Op::Statement, span);
                 self.assignment(target, *operator, value, span);
+                self.long_fast_path_end(fast_store);
             }
             Stmt::Expr { expr, .. } => {
                 self.emit(Op::Statement, span);
                 self.expression(expr);
-                self.emit(Op::Pop, span);
+                // A call whose result is always the statement's value drops it itself;
+                // a jump landing after it (`if(c, x, y.f())`) brings another value.
+                let lands_after = self.jump_targets.contains(&self.here());
+                match self.code.last_mut() {
+                    Some(Op::CallMethodSlot { discard, .. }) if !lands_after => *discard = true,
+                    _ => {
+                        self.emit(Op::Pop, span);
+                    }
+                }
             }
             Stmt::If {
                 branches,
@@ -373,11 +419,19 @@ impl<'source> Compiler<'source> {
                 self.emit(Op::Statement, span);
                 let mut end_jumps = Vec::new();
                 for branch in branches {
+                    let fast_branch = self.long_branch_start(&branch.condition);
                     self.expression(&branch.condition);
                     let skip = self.emit(Op::JumpIfFalse(0), branch.condition.span);
+                    self.long_fast_path_end(fast_branch);
                     self.block(&branch.body);
                     end_jumps.push(self.emit(Op::Jump(0), branch.span));
                     self.patch_jump(skip);
+                    if let Some(at) = fast_branch {
+                        let target = self.here();
+                        if let Some(Op::LongBranch { if_false, .. }) = self.code.get_mut(at) {
+                            *if_false = target;
+                        }
+                    }
                 }
                 if let Some(else_body) = else_body {
                     self.block(else_body);
@@ -615,9 +669,269 @@ impl<'source> Compiler<'source> {
         }
     }
 
+    // ----- whole-number fast paths -----
+
+    /// Emits an [`Op::LongStore`] before a statement `x = e` / `x <op>= e` whose value is
+    /// a whole-number expression; returns its offset for [`Compiler::long_fast_path_end`].
+    fn long_store_start(
+        &mut self,
+        target: &AssignTarget,
+        operator: AssignOperator,
+        value: &Expr,
+        span: Span,
+    ) -> Option<usize> {
+        let AssignTarget::Variable(identifier) = target else {
+            return None;
+        };
+        if !self.long_fast_path_allowed() || !self.variable_reads_slot(identifier) {
+            return None;
+        }
+        let compound = match operator {
+            AssignOperator::Assign => None,
+            AssignOperator::Add => Some(LongOperator::Add),
+            AssignOperator::Subtract => Some(LongOperator::Subtract),
+            AssignOperator::Multiply => Some(LongOperator::Multiply),
+            AssignOperator::Remainder => Some(LongOperator::Remainder),
+            AssignOperator::Divide => return None,
+        };
+        let (operators, depth) = match compound {
+            // `x <op>= e` is `x <op> (e)`.
+            Some(_) => {
+                let (operators, depth) = self.long_shape(value)?;
+                (operators + 1, depth.saturating_add(1).max(1))
+            }
+            None => self.long_root_shape(value)?,
+        };
+        if operators == 0 || depth > LONG_STACK_DEPTH {
+            return None;
+        }
+        // Slots in the order the ordinary code would create them: the target first.
+        let slot = self.slot(&identifier.name);
+        let mut steps = Vec::new();
+        let comparison = match compound {
+            Some(operator) => {
+                steps.push(LongStep::push(LongOperand::Slot(slot)));
+                match self.long_operand(value) {
+                    Some(operand) => steps.push(LongStep::apply(operator, operand)),
+                    None => {
+                        self.long_steps(value, &mut steps);
+                        steps.push(LongStep::combine(operator));
+                    }
+                }
+                None
+            }
+            None => self.long_root_steps(value, &mut steps),
+        };
+        let expression = self.long_expression(steps, comparison);
+        Some(self.long_fast_path_start(
+            Op::LongStore {
+                expression,
+                slot,
+                skip: 0,
+            },
+            span,
+        ))
+    }
+
+    /// Emits an [`Op::LongBranch`] before an `if` condition that compares whole numbers.
+    fn long_branch_start(&mut self, condition: &Expr) -> Option<usize> {
+        if !self.long_fast_path_allowed() {
+            return None;
+        }
+        let (_, depth) = self.long_root_shape(condition)?;
+        if depth > LONG_STACK_DEPTH {
+            return None;
+        }
+        let mut steps = Vec::new();
+        let comparison = self.long_root_steps(condition, &mut steps);
+        comparison?;
+        let expression = self.long_expression(steps, comparison);
+        Some(self.long_fast_path_start(
+            Op::LongBranch {
+                expression,
+                if_false: 0,
+                skip: 0,
+            },
+            condition.span,
+        ))
+    }
+
+    /// Emits an [`Op::LongPush`] before an expression of at least two whole-number
+    /// operators (one operator already runs as one op).
+    fn long_push_start(&mut self, expr: &Expr) -> Option<usize> {
+        if !self.long_fast_path_allowed() || !matches!(expr.kind, ExprKind::Binary { .. }) {
+            return None;
+        }
+        let (operators, depth) = self.long_root_shape(expr)?;
+        if operators < 2 || depth > LONG_STACK_DEPTH {
+            return None;
+        }
+        let mut steps = Vec::new();
+        let comparison = self.long_root_steps(expr, &mut steps);
+        let expression = self.long_expression(steps, comparison);
+        Some(self.long_fast_path_start(
+            Op::LongPush {
+                expression,
+                skip: 0,
+            },
+            expr.span,
+        ))
+    }
+
+    fn long_fast_path_allowed(&self) -> bool {
+        self.fast_paths == FastPaths::On && !self.in_long_fallback
+    }
+
+    fn long_expression(&mut self, steps: Vec<LongStep>, comparison: Option<Operator>) -> u32 {
+        let index = count(self.long_expressions.len());
+        self.long_expressions
+            .push(LongExpression { steps, comparison });
+        index
+    }
+
+    fn long_fast_path_start(&mut self, op: Op, span: Span) -> usize {
+        self.in_long_fallback = true;
+        self.emit(op, span)
+    }
+
+    /// Ends the ordinary code behind a fast path: the fast path skips to here.
+    fn long_fast_path_end(&mut self, start: Option<usize>) {
+        let Some(start) = start else {
+            return;
+        };
+        self.in_long_fallback = false;
+        let end = self.here();
+        self.jump_targets.insert(end);
+        if let Some(
+            Op::LongPush { skip, .. } | Op::LongStore { skip, .. } | Op::LongBranch { skip, .. },
+        ) = self.code.get_mut(start)
+        {
+            *skip = end;
+        }
+    }
+
+    /// Whether reading this variable compiles to a plain `Load` of its slot.
+    fn variable_reads_slot(&self, identifier: &Identifier) -> bool {
+        self.assigned.contains(&identifier.name)
+            || !matches!(
+                identifier.name.to_ascii_lowercase().as_str(),
+                "today" | "now"
+            )
+    }
+
+    /// Operator count and stack depth of an expression the fast path can compute, whose
+    /// root may be a comparison.
+    fn long_root_shape(&self, expr: &Expr) -> Option<(u32, usize)> {
+        let expr = without_parens(expr);
+        if let ExprKind::Binary {
+            operator,
+            left,
+            right,
+        } = &expr.kind
+            && let Some(_) = long_comparison(*operator)
+        {
+            let (left_operators, left_depth) = self.long_shape(left)?;
+            let (right_operators, right_depth) = self.long_shape(right)?;
+            return Some((
+                left_operators + right_operators + 1,
+                left_depth.max(right_depth.saturating_add(1)),
+            ));
+        }
+        self.long_shape(expr)
+    }
+
+    /// Operator count and stack depth of a whole-number arithmetic expression over
+    /// variables and whole-number literals; `None` for anything else.
+    fn long_shape(&self, expr: &Expr) -> Option<(u32, usize)> {
+        let expr = without_parens(expr);
+        match &expr.kind {
+            ExprKind::Long(_) => Some((0, 1)),
+            ExprKind::Variable(identifier) if self.variable_reads_slot(identifier) => Some((0, 1)),
+            ExprKind::Binary {
+                operator,
+                left,
+                right,
+            } => {
+                long_arithmetic(*operator)?;
+                let (left_operators, left_depth) = self.long_shape(left)?;
+                let (right_operators, right_depth) = self.long_shape(right)?;
+                let depth = if right_operators == 0 {
+                    left_depth
+                } else {
+                    left_depth.max(right_depth.saturating_add(1))
+                };
+                Some((left_operators.saturating_add(right_operators) + 1, depth))
+            }
+            _ => None,
+        }
+    }
+
+    /// Steps of an expression [`Compiler::long_root_shape`] accepted; returns the root
+    /// comparison, if any.
+    fn long_root_steps(&mut self, expr: &Expr, steps: &mut Vec<LongStep>) -> Option<Operator> {
+        let expr = without_parens(expr);
+        if let ExprKind::Binary {
+            operator,
+            left,
+            right,
+        } = &expr.kind
+            && let Some(comparison) = long_comparison(*operator)
+        {
+            self.long_steps(left, steps);
+            self.long_steps(right, steps);
+            return Some(comparison);
+        }
+        self.long_steps(expr, steps);
+        None
+    }
+
+    /// Steps of an expression [`Compiler::long_shape`] accepted, creating slots left to
+    /// right as the ordinary code does.
+    fn long_steps(&mut self, expr: &Expr, steps: &mut Vec<LongStep>) {
+        let expr = without_parens(expr);
+        if let Some(operand) = self.long_operand(expr) {
+            steps.push(LongStep::push(operand));
+            return;
+        }
+        if let ExprKind::Binary {
+            operator,
+            left,
+            right,
+        } = &expr.kind
+            && let Some(operator) = long_arithmetic(*operator)
+        {
+            self.long_steps(left, steps);
+            match self.long_operand(right) {
+                Some(operand) => steps.push(LongStep::apply(operator, operand)),
+                None => {
+                    self.long_steps(right, steps);
+                    steps.push(LongStep::combine(operator));
+                }
+            }
+        }
+    }
+
+    /// The operand of a leaf (a variable or a whole-number literal).
+    fn long_operand(&mut self, expr: &Expr) -> Option<LongOperand> {
+        let expr = without_parens(expr);
+        match &expr.kind {
+            ExprKind::Long(number) => Some(LongOperand::Constant(*number)),
+            ExprKind::Variable(identifier) if self.variable_reads_slot(identifier) => {
+                Some(LongOperand::Slot(self.slot(&identifier.name)))
+            }
+            _ => None,
+        }
+    }
+
     // ----- expressions -----
 
     fn expression(&mut self, expr: &Expr) {
+        let fast_push = self.long_push_start(expr);
+        self.ordinary_expression(expr);
+        self.long_fast_path_end(fast_push);
+    }
+
+    fn ordinary_expression(&mut self, expr: &Expr) {
         let span = expr.span;
         match &expr.kind {
             ExprKind::Text(text) => {
@@ -975,17 +1289,30 @@ impl<'source> Compiler<'source> {
             );
             return;
         }
+        let fast = FastMethod::for_name(&method.key, arguments.len());
+        if self.fast_paths == FastPaths::On
+            && let ExprKind::Variable(variable) = &receiver.kind
+            && self.variable_reads_slot(variable)
+        {
+            let slot = self.slot(&variable.name);
+            let argc = self.arguments(arguments);
+            let name = self.name(&method.key);
+            self.emit(
+                Op::CallMethodSlot {
+                    slot,
+                    name,
+                    argc,
+                    fast,
+                    discard: false,
+                },
+                span,
+            );
+            return;
+        }
         self.expression(receiver);
         let argc = self.arguments(arguments);
         let name = self.name(&method.key);
-        self.emit(
-            Op::CallMethod {
-                name,
-                argc,
-                fast: FastMethod::for_name(&method.key, arguments.len()),
-            },
-            span,
-        );
+        self.emit(Op::CallMethod { name, argc, fast }, span);
     }
 
     fn call(
@@ -1164,6 +1491,35 @@ fn single_quoted_literal(text: &str) -> Value {
         Some(parsed) if parsed.has_time => Value::DateTime(parsed.local),
         Some(parsed) => Value::Date(parsed.local.date()),
         None => Value::text(text),
+    }
+}
+
+fn without_parens(mut expr: &Expr) -> &Expr {
+    while let ExprKind::Paren(inner) = &expr.kind {
+        expr = inner;
+    }
+    expr
+}
+
+fn long_arithmetic(operator: SyntaxOperator) -> Option<LongOperator> {
+    match operator {
+        SyntaxOperator::Add => Some(LongOperator::Add),
+        SyntaxOperator::Subtract => Some(LongOperator::Subtract),
+        SyntaxOperator::Multiply => Some(LongOperator::Multiply),
+        SyntaxOperator::Remainder => Some(LongOperator::Remainder),
+        _ => None,
+    }
+}
+
+fn long_comparison(operator: SyntaxOperator) -> Option<Operator> {
+    match operator {
+        SyntaxOperator::Less => Some(Operator::Less),
+        SyntaxOperator::LessEqual => Some(Operator::LessEqual),
+        SyntaxOperator::Greater => Some(Operator::Greater),
+        SyntaxOperator::GreaterEqual => Some(Operator::GreaterEqual),
+        SyntaxOperator::Equal => Some(Operator::Equal),
+        SyntaxOperator::NotEqual => Some(Operator::NotEqual),
+        _ => None,
     }
 }
 

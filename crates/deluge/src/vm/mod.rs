@@ -5,6 +5,9 @@
 //! same steps, so a run can be replayed from a journal of its effects.
 
 mod effects;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod fast_path_tests;
 
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::builtins::{self, BuiltinError, BuiltinErrorKind};
 use crate::compile::Program;
-use crate::compile::code::{FastMethod, Op, Operator};
+use crate::compile::code::{FastMethod, LONG_STACK_DEPTH, LongExpression, LongStep, Op, Operator};
 use crate::effect::{Effect, EffectResult};
 use crate::error::{Error, SourceLocation, codes};
 use crate::limits::{LimitKind, Limits};
@@ -592,6 +595,20 @@ impl Run {
                         self.call_method(name, usize::from(argc))
                     }
                 },
+                Op::CallMethodSlot {
+                    slot,
+                    name,
+                    argc,
+                    fast,
+                    discard,
+                } => match self.fast_method_slot(slot, fast, discard) {
+                    Some(result) => result,
+                    None => {
+                        self.collect_garbage_if_wanted();
+                        let name = program.names.get(name as usize).map_or("", String::as_str);
+                        self.call_method_slot(slot, name, usize::from(argc), discard)
+                    }
+                },
                 Op::CallFunction { name, argc } => {
                     self.collect_garbage_if_wanted();
                     let name = program.names.get(name as usize).map_or("", String::as_str);
@@ -758,6 +775,53 @@ impl Run {
                     self.stack.push(value);
                     Ok(())
                 }
+                Op::LongPush { expression, skip } => {
+                    if let Some(value) = program
+                        .long_expressions
+                        .get(expression as usize)
+                        .and_then(|expression| evaluate_long(expression, &self.slots))
+                    {
+                        self.stack.push(value);
+                        self.pc = skip as usize;
+                    }
+                    Ok(())
+                }
+                Op::LongStore {
+                    expression,
+                    slot,
+                    skip,
+                } => {
+                    // The statement is counted here only when the `Statement` op would
+                    // neither yield nor stop the run.
+                    if self.statements < next_check
+                        && let Some(value) = program
+                            .long_expressions
+                            .get(expression as usize)
+                            .and_then(|expression| evaluate_long(expression, &self.slots))
+                        && let Some(target) = self.slots.get_mut(slot as usize)
+                    {
+                        *target = value;
+                        self.statements += 1;
+                        self.pc = skip as usize;
+                    }
+                    Ok(())
+                }
+                Op::LongBranch {
+                    expression,
+                    if_false,
+                    skip,
+                } => {
+                    match program
+                        .long_expressions
+                        .get(expression as usize)
+                        .and_then(|expression| evaluate_long(expression, &self.slots))
+                    {
+                        Some(Value::Boolean(true)) => self.pc = skip as usize,
+                        Some(Value::Boolean(false)) => self.pc = if_false as usize,
+                        _ => {}
+                    }
+                    Ok(())
+                }
                 Op::NotSupported(message) => Err(Fault::NotSupported(
                     program
                         .names
@@ -899,6 +963,119 @@ impl Run {
         let value = result?;
         self.stack.push(value);
         Ok(())
+    }
+
+    /// [`Run::call_method`] on the receiver in `slot`, read where it lies.
+    fn call_method_slot(
+        &mut self,
+        slot: u32,
+        name: &str,
+        argc: usize,
+        discard: bool,
+    ) -> Result<(), Fault> {
+        let start = self.stack.len().saturating_sub(argc);
+        let arguments = self.stack.get(start..).unwrap_or(&[]);
+        let result = match self.slots.get(slot as usize) {
+            Some(receiver) => builtins::call_method(&mut self.heap, receiver, name, arguments),
+            None => builtins::call_method(&mut self.heap, &Value::Null, name, arguments),
+        };
+        self.stack.truncate(start);
+        let value = result?;
+        if !discard {
+            self.stack.push(value);
+        }
+        Ok(())
+    }
+
+    /// [`Run::fast_method`] on the receiver in `slot`: the same cases, the same results.
+    #[inline]
+    fn fast_method_slot(
+        &mut self,
+        slot: u32,
+        fast: FastMethod,
+        discard: bool,
+    ) -> Option<Result<(), Fault>> {
+        let receiver = self.slots.get(slot as usize)?;
+        // The value of a call that leaves its arguments' place: replaces the top argument,
+        // or is pushed, or dropped when discarded.
+        match fast {
+            FastMethod::Get => {
+                let (Value::Map(map), Some(Value::Text(key))) = (receiver, self.stack.last())
+                else {
+                    return None;
+                };
+                let value = self.heap.map_get(*map, key.as_str());
+                self.replace_top(value, discard);
+                Some(Ok(()))
+            }
+            FastMethod::Put => {
+                let (Value::Map(map), [.., Value::Text(_), _]) = (receiver, self.stack.as_slice())
+                else {
+                    return None;
+                };
+                let map = *map;
+                let value = self.pop();
+                let key = self.pop();
+                let result = match key {
+                    Value::Text(key) => self.heap.map_put_text(map, &key, value),
+                    other => self.heap.map_put_value_key(map, &other, value),
+                };
+                if !discard {
+                    self.stack.push(Value::Null);
+                }
+                Some(result.map_err(Fault::from))
+            }
+            FastMethod::Add => {
+                let (Value::List(list), Some(_)) = (receiver, self.stack.last()) else {
+                    return None;
+                };
+                let list = *list;
+                let element = self.pop();
+                let result = self.heap.list_push(list, element);
+                if !discard {
+                    self.stack.push(Value::Null);
+                }
+                Some(result.map_err(Fault::from))
+            }
+            FastMethod::Size | FastMethod::Length => {
+                let size = match (fast, receiver) {
+                    (FastMethod::Size, Value::List(list)) => self.heap.list(*list).len(),
+                    (FastMethod::Size, Value::Map(map)) => self.heap.map(*map).len(),
+                    (FastMethod::Length, Value::Text(text)) => character_count(text),
+                    _ => return None,
+                };
+                if !discard {
+                    self.stack
+                        .push(Value::Long(i64::try_from(size).unwrap_or(i64::MAX)));
+                }
+                Some(Ok(()))
+            }
+            FastMethod::Contains | FastMethod::StartsWith | FastMethod::EndsWith => {
+                let (Value::Text(text), Some(Value::Text(argument))) =
+                    (receiver, self.stack.last())
+                else {
+                    return None;
+                };
+                let truth = match fast {
+                    FastMethod::Contains => text_contains(text, argument),
+                    FastMethod::StartsWith => text.starts_with(argument.as_str()),
+                    _ => text.ends_with(argument.as_str()),
+                };
+                self.replace_top(Value::Boolean(truth), discard);
+                Some(Ok(()))
+            }
+            FastMethod::None => None,
+        }
+    }
+
+    /// Puts a call's value where its one argument was (or drops both when discarded).
+    #[inline(always)]
+    fn replace_top(&mut self, value: Value, discard: bool) {
+        if discard {
+            self.stack.pop();
+        } else if let Some(top) = self.stack.last_mut() {
+            *top = value;
+        }
     }
 
     /// Inlined versions of the hottest methods. Returns `None` (leaving the stack alone)
@@ -1063,6 +1240,74 @@ fn text_contains(haystack: &str, needle: &str) -> bool {
         });
     }
     haystack.contains(needle)
+}
+
+/// The value of a whole-number expression, or `None` when a variable does not hold a whole
+/// number or a step needs the value rules (then the ordinary code computes it). The top of
+/// the stack lives in a local, the values under it in a small array.
+#[inline]
+fn evaluate_long(expression: &LongExpression, slots: &[Value]) -> Option<Value> {
+    let mut below = [0i64; LONG_STACK_DEPTH];
+    // Values pushed so far (the first push saves the meaningless initial `top`).
+    let mut depth = 0usize;
+    let mut top = 0i64;
+    for step in &expression.steps {
+        top = match *step {
+            LongStep::PushSlot(slot) => {
+                *below.get_mut(depth)? = top;
+                depth += 1;
+                long_slot(slots, slot)?
+            }
+            LongStep::PushConstant(value) => {
+                *below.get_mut(depth)? = top;
+                depth += 1;
+                value
+            }
+            LongStep::AddSlot(slot) => top.checked_add(long_slot(slots, slot)?)?,
+            LongStep::SubtractSlot(slot) => top.checked_sub(long_slot(slots, slot)?)?,
+            LongStep::MultiplySlot(slot) => top.checked_mul(long_slot(slots, slot)?)?,
+            LongStep::RemainderSlot(slot) => long_remainder(top, long_slot(slots, slot)?)?,
+            LongStep::AddConstant(value) => top.checked_add(value)?,
+            LongStep::SubtractConstant(value) => top.checked_sub(value)?,
+            LongStep::MultiplyConstant(value) => top.checked_mul(value)?,
+            LongStep::RemainderConstant(value) => long_remainder(top, value)?,
+            LongStep::Add => {
+                depth = depth.checked_sub(1)?;
+                below.get(depth)?.checked_add(top)?
+            }
+            LongStep::Subtract => {
+                depth = depth.checked_sub(1)?;
+                below.get(depth)?.checked_sub(top)?
+            }
+            LongStep::Multiply => {
+                depth = depth.checked_sub(1)?;
+                below.get(depth)?.checked_mul(top)?
+            }
+            LongStep::Remainder => {
+                depth = depth.checked_sub(1)?;
+                long_remainder(*below.get(depth)?, top)?
+            }
+        };
+    }
+    match expression.comparison {
+        None if depth == 1 => Some(Value::Long(top)),
+        Some(operator) if depth == 2 => long_operation(operator, *below.get(1)?, top),
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn long_slot(slots: &[Value], slot: u32) -> Option<i64> {
+    match slots.get(slot as usize) {
+        Some(Value::Long(value)) => Some(*value),
+        _ => None,
+    }
+}
+
+/// `a % b` as [`long_operation`] computes it: only for `b > 0`.
+#[inline(always)]
+fn long_remainder(a: i64, b: i64) -> Option<i64> {
+    if b > 0 { Some(a % b) } else { None }
 }
 
 /// Whole-number arithmetic and comparison written straight into `left`. Returns false
