@@ -191,14 +191,14 @@ pub fn split_scopes(scope: &str) -> Vec<String> {
 
 /// Talks to token endpoints. Never follows redirects: a token request carries the client secret.
 ///
-/// The server and CLI build it with [`TokenClient::guarded`]: every request then passes the
+/// Always built behind the egress guard ([`TokenClient::guarded`]): every request passes the
 /// same SSRF guard as the outbound engine (a developer's custom service cannot point its token
-/// URL at a metadata service or a private address).
+/// URL at a metadata service or a private address). There is no unguarded constructor; tests
+/// against loopback stand-ins open loopback with `egress.allow`, as an operator would.
 #[derive(Debug, Clone)]
 pub struct TokenClient {
     http: reqwest::Client,
-    /// `None` only for clients from [`TokenClient::new`] or [`TokenClient::with_defaults`].
-    egress: Option<EgressPolicy>,
+    egress: EgressPolicy,
 }
 
 /// Whole-request limit of token, revocation and verification requests.
@@ -220,33 +220,13 @@ impl TokenClient {
                 })?;
         Ok(Self {
             http,
-            egress: Some(policy),
+            egress: policy,
         })
     }
 
     /// [`TokenClient::guarded`] with the system resolver.
     pub fn with_egress_policy(policy: EgressPolicy) -> Result<Self, crate::ConnectionError> {
         Self::guarded(policy, Arc::new(SystemResolver))
-    }
-
-    /// Unguarded: for tests that build their own client. `http` must be built with
-    /// `redirect(Policy::none())`.
-    pub fn new(http: reqwest::Client) -> Self {
-        Self { http, egress: None }
-    }
-
-    /// Unguarded, no redirects and a 15 s timeout: for tests against mock servers only; the
-    /// server and CLI use [`TokenClient::guarded`].
-    pub fn with_defaults() -> Result<Self, crate::ConnectionError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TOKEN_REQUEST_TIMEOUT)
-            .build()
-            .map_err(|error| crate::ConnectionError::Storage {
-                code: "HTTP_CLIENT_UNAVAILABLE",
-                message: format!("cannot build the HTTP client for token requests: {error}"),
-            })?;
-        Ok(Self::new(http))
     }
 
     /// The client's HTTP client, for the connection manager's own requests (OAuth 1
@@ -283,10 +263,7 @@ impl TokenClient {
     }
 
     fn egress_check(&self, url: &Url) -> Result<(), TokenFailure> {
-        let Some(policy) = &self.egress else {
-            return Ok(());
-        };
-        trestle_outbound::check_destination(policy, url).map_err(|refusal| {
+        trestle_outbound::check_destination(&self.egress, url).map_err(|refusal| {
             TokenFailure::EgressRefused {
                 host: url.host_str().unwrap_or_default().to_string(),
                 reason: refusal.to_string(),

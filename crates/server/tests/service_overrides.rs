@@ -96,7 +96,8 @@ async fn start_instance(database: &TestDatabase, keyring: &Keyring) -> Instance 
     let manager = Arc::new(ConnectionManager::new(
         store.clone(),
         Arc::new(Vault::new(keyring.clone())),
-        TokenClient::with_defaults().unwrap(),
+        // The token client `trestle serve` builds: guarded, with the config's `egress.allow`.
+        TokenClient::with_egress_policy(config.egress_policy.clone()).unwrap(),
         manager_config,
     ));
     let engine = OutboundEngine::new(OutboundConfig {

@@ -110,6 +110,17 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// `egress.allow = ["127.0.0.1/32"]`: what an operator running Trestle beside loopback
+/// stand-ins (wiremock providers, oidc-provider) configures.
+pub fn loopback_egress_allowed() -> ConfigLayer {
+    ConfigLayer {
+        egress: Some(trestle_server::config::EgressLayer {
+            allow: Some(vec!["127.0.0.1/32".to_owned()]),
+        }),
+        ..ConfigLayer::default()
+    }
+}
+
 /// Config for tests: defaults plus the given overrides.
 pub fn test_config(database: &TestDatabase, overrides: ConfigLayer) -> ServerConfig {
     let flags = ConfigLayer {
@@ -136,25 +147,31 @@ impl TestServer {
         TestServer::start_serving(database, overrides, |state, _| state).await
     }
 
-    /// A server whose connections and functions are live: a connection manager with a fresh
-    /// vault key and OAuth callbacks under this server's own URL (plain HTTP to loopback
-    /// allowed, for wiremock providers), and the function runtime with default outbound
-    /// settings. The runtime is returned for routing API hosts to stand-ins.
+    /// A server whose connections and functions are live, wired as `trestle serve` wires
+    /// them: `egress.allow` opens loopback (the wiremock providers), and the connection
+    /// manager's token client and the function runtime's outbound engine both take that
+    /// policy from the resolved config. The manager has a fresh vault key and OAuth callbacks
+    /// under this server's own URL (plain HTTP to loopback allowed). The runtime is returned
+    /// for routing API hosts to stand-ins.
     pub async fn start_with_connections(backend: Backend) -> (TestServer, Arc<FunctionRuntime>) {
         let database = TestDatabase::create(backend).await;
         let mut runtime = None;
         let server =
-            TestServer::start_serving(database, ConfigLayer::default(), |state, base_url| {
+            TestServer::start_serving(database, loopback_egress_allowed(), |state, base_url| {
                 let mut manager_config = ManagerConfig::new(url::Url::parse(base_url).unwrap());
                 manager_config.allow_http_loopback = true;
                 let manager = Arc::new(ConnectionManager::new(
                     state.store.clone(),
                     Arc::new(Vault::new(Keyring::generate().unwrap())),
-                    TokenClient::with_defaults().unwrap(),
+                    TokenClient::with_egress_policy(state.config.egress_policy.clone()).unwrap(),
                     manager_config,
                 ));
                 let function_runtime = Arc::new(FunctionRuntime::new(
-                    OutboundEngine::new(OutboundConfig::default()).unwrap(),
+                    OutboundEngine::new(OutboundConfig {
+                        egress: state.config.egress_policy.clone(),
+                        ..OutboundConfig::default()
+                    })
+                    .unwrap(),
                     manager.clone(),
                 ));
                 runtime = Some(function_runtime.clone());

@@ -219,11 +219,12 @@ async fn start_with_database(
         .expose()
         .to_owned();
 
+    let config = server_config(&database_url, directory.path());
     let vault = Arc::new(Vault::new(Keyring::generate().unwrap()));
     let manager = Arc::new(ConnectionManager::new(
         store.clone(),
         vault.clone(),
-        TokenClient::with_defaults().unwrap(),
+        token_client(&config),
         manager_config(),
     ));
     let services: &[(&str, &str)] = if issuer.is_some() {
@@ -272,8 +273,7 @@ async fn start_with_database(
 
     let engine = OutboundEngine::new(engine_config).unwrap();
     let runtime = Arc::new(FunctionRuntime::new(engine, manager));
-    let (address, shutdown) =
-        serve_runtime(&store, &database_url, directory.path(), runtime.clone()).await;
+    let (address, shutdown) = serve_runtime(&store, config, runtime.clone()).await;
 
     let bigin = MockServer::start().await;
     let books = MockServer::start().await;
@@ -337,24 +337,36 @@ fn manager_config() -> ManagerConfig {
     manager_config
 }
 
-/// Serves the API with `runtime` on a free loopback port until the sender is dropped.
-async fn serve_runtime(
-    store: &Store,
-    database_url: &str,
-    data_dir: &std::path::Path,
-    runtime: Arc<FunctionRuntime>,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config = ServerConfig::resolve(
+/// The server's config: a free loopback port, and `egress.allow` opening loopback for the
+/// stand-ins (oidc-provider's token endpoint) as a local deployment configures it.
+fn server_config(database_url: &str, data_dir: &std::path::Path) -> ServerConfig {
+    ServerConfig::resolve(
         ConfigLayer {
             listen: Some("127.0.0.1:0".parse().unwrap()),
             db: Some(database_url.to_owned()),
             data_dir: Some(data_dir.to_owned()),
+            egress: Some(trestle_server::config::EgressLayer {
+                allow: Some(vec!["127.0.0.1/32".to_owned()]),
+            }),
             ..ConfigLayer::default()
         },
         ConfigLayer::default(),
         None,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The token client `trestle serve` builds: behind the egress guard, with the config's policy.
+fn token_client(config: &ServerConfig) -> TokenClient {
+    TokenClient::with_egress_policy(config.egress_policy.clone()).unwrap()
+}
+
+/// Serves the API with `runtime` on a free loopback port until the sender is dropped.
+async fn serve_runtime(
+    store: &Store,
+    config: ServerConfig,
+    runtime: Arc<FunctionRuntime>,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = trestle_server::run::bind(config.listen).await.unwrap();
     let address = listener.local_addr().unwrap();
     let state = AppState::new(store.clone(), config).with_functions(runtime);
@@ -380,21 +392,16 @@ pub struct SecondServer {
 impl Harness {
     pub async fn start_second_server(&self) -> SecondServer {
         let store = Store::connect(&self.database_url).await.unwrap();
+        let config = server_config(&self.database_url, self._directory.path());
         let manager = Arc::new(ConnectionManager::new(
             store.clone(),
             self.vault.clone(),
-            TokenClient::with_defaults().unwrap(),
+            token_client(&config),
             manager_config(),
         ));
         let engine = OutboundEngine::new(OutboundConfig::default()).unwrap();
         let runtime = Arc::new(FunctionRuntime::new(engine, manager));
-        let (address, shutdown) = serve_runtime(
-            &store,
-            &self.database_url,
-            self._directory.path(),
-            runtime.clone(),
-        )
-        .await;
+        let (address, shutdown) = serve_runtime(&store, config, runtime.clone()).await;
         SecondServer {
             base_url: format!("http://{address}"),
             runtime,
