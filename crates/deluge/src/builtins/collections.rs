@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::arguments::Call;
 use super::{BuiltinError, BuiltinErrorKind};
-use crate::value::{Heap, ListId, MapEntries, MapId, Value, decisions};
+use crate::value::{Heap, ListId, MapEntries, MapId, Text, Value, decisions};
 
 /// Global functions on collections (none beyond the method forms today).
 pub(crate) fn function(_call: &mut Call<'_>, _name: &str) -> Option<Result<Value, BuiltinError>> {
@@ -291,31 +291,42 @@ pub(crate) fn natural_order(heap: &Heap, left: &Value, right: &Value) -> Orderin
 fn list_sort(call: &mut Call<'_>, id: ListId) -> Result<Value, BuiltinError> {
     call.count(0, 1)?;
     let ascending = call.optional_boolean(0, true)?;
-    let mut elements = call.heap.list(id).to_vec();
     let heap: &Heap = call.heap;
+    let elements = heap.list(id);
     let direction = |order: Ordering| if ascending { order } else { order.reverse() };
     // Lists of only numbers or only text (the usual case) skip the general comparison.
-    if elements
+    // Equal numbers and equal texts cannot be told apart, so an unstable sort of the bare
+    // numbers or texts gives the same list as a stable sort of the values.
+    let sorted: Vec<Value> = if let Some(mut numbers) = elements
         .iter()
-        .all(|element| matches!(element, Value::Long(_)))
+        .map(|element| match element {
+            Value::Long(number) => Some(*number),
+            _ => None,
+        })
+        .collect::<Option<Vec<i64>>>()
     {
-        elements.sort_by(|a, b| match (a, b) {
-            (Value::Long(x), Value::Long(y)) => direction(x.cmp(y)),
-            _ => Ordering::Equal,
-        });
-    } else if elements
+        numbers.sort_unstable();
+        if !ascending {
+            numbers.reverse();
+        }
+        numbers.into_iter().map(Value::Long).collect()
+    } else if let Some(mut texts) = elements
         .iter()
-        .all(|element| matches!(element, Value::Text(_)))
+        .map(|element| match element {
+            Value::Text(text) => Some(text),
+            _ => None,
+        })
+        .collect::<Option<Vec<&Text>>>()
     {
-        elements.sort_by(|a, b| match (a, b) {
-            (Value::Text(x), Value::Text(y)) => direction(x.as_str().cmp(y.as_str())),
-            _ => Ordering::Equal,
-        });
+        texts.sort_unstable_by(|a, b| direction(a.as_str().cmp(b.as_str())));
+        texts.into_iter().cloned().map(Value::Text).collect()
     } else {
+        let mut elements = elements.to_vec();
         elements.sort_by(|a, b| direction(natural_order(heap, a, b)));
-    }
+        elements
+    };
     if let Some(list) = call.heap.list_mut(id) {
-        *list = elements;
+        *list = sorted;
     }
     Ok(Value::List(id))
 }
@@ -648,7 +659,7 @@ pub(crate) fn map_method(
             call.heap.map_get(id, &key)
         }),
         "keys" => call.count(0, 0).map(|()| {
-            let keys = call.heap.map(id).keys().map(Value::text).collect();
+            let keys = call.heap.map(id).keys().cloned().map(Value::Text).collect();
             call.heap.new_list_value(keys)
         }),
         "values" => call.count(0, 0).map(|()| {
@@ -704,13 +715,13 @@ pub(crate) fn map_method(
                 .map(id)
                 .iter()
                 .find(|(_, value)| call.heap.values_equal(value, needle))
-                .map_or(Value::Null, |(key, _)| Value::text(key))
+                .map_or(Value::Null, |(key, _)| Value::Text(key.clone()))
         }),
         "getlastkey" => call.count(0, 0).map(|()| {
             call.heap
                 .map(id)
                 .last()
-                .map_or(Value::Null, |(key, _)| Value::text(key))
+                .map_or(Value::Null, |(key, _)| Value::Text(key.clone()))
         }),
         "sortkey" | "sort" => map_sort(call, id, name == "sortkey"),
         "duplicate" | "distinct" => call.count(0, 0).map(|()| {
@@ -756,7 +767,7 @@ fn map_put_all(call: &mut Call<'_>, id: MapId) -> Result<Value, BuiltinError> {
 
 fn map_remove_keys(call: &mut Call<'_>, id: MapId) -> Result<Value, BuiltinError> {
     call.count(0, 1)?;
-    let keys: Vec<String> = match call.argument(0) {
+    let keys: Vec<Text> = match call.argument(0) {
         Value::Null => call.heap.map(id).keys().cloned().collect(),
         Value::List(list) => call
             .heap
@@ -781,7 +792,7 @@ fn map_remove_keys(call: &mut Call<'_>, id: MapId) -> Result<Value, BuiltinError
 fn map_sort(call: &mut Call<'_>, id: MapId, by_key: bool) -> Result<Value, BuiltinError> {
     call.count(0, 1)?;
     let ascending = call.optional_boolean(0, true)?;
-    let mut entries: Vec<(String, Value)> = call
+    let mut entries: Vec<(Text, Value)> = call
         .heap
         .map(id)
         .iter()

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::{BuiltinError, Heap, MapEntries, MapHasher, Text, Value, datetime, number};
+use super::{BuiltinError, Heap, MapEntries, Text, Value, datetime, number};
 
 impl Heap {
     /// A value as a `serde_json` tree. Dates become strings in Deluge's default form; a
@@ -54,7 +54,10 @@ impl Heap {
                     self.map(*id)
                         .iter()
                         .map(|(key, element)| {
-                            (key.clone(), self.to_json_at(element, depth + 1, budget))
+                            (
+                                key.as_str().to_owned(),
+                                self.to_json_at(element, depth + 1, budget),
+                            )
                         })
                         .collect(),
                 )
@@ -82,7 +85,7 @@ impl Heap {
             Json::Object(entries) => {
                 let entries: MapEntries = entries
                     .into_iter()
-                    .map(|(key, element)| (key, self.from_json(element)))
+                    .map(|(key, element)| (Text::from(key), self.from_json(element)))
                     .collect();
                 Value::Map(self.new_map_from(entries))
             }
@@ -153,7 +156,7 @@ struct JsonParser<'heap, 'text> {
     text: &'text str,
     position: usize,
     values: Vec<Value>,
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Text, Value)>,
 }
 
 impl<'text> JsonParser<'_, 'text> {
@@ -231,13 +234,13 @@ impl<'text> JsonParser<'_, 'text> {
                 _ => {}
             }
             let key = match self.peek() {
-                Some(quote @ (b'"' | b'\'')) => self.string(quote)?.into_owned(),
+                Some(quote @ (b'"' | b'\'')) => Text::from(self.string(quote)?.as_ref()),
                 _ => {
                     let word = self.bare_word();
                     if word.is_empty() {
                         return Err(self.error("a key was expected"));
                     }
-                    word.to_owned()
+                    Text::from(word)
                 }
             };
             self.skip_space();
@@ -258,7 +261,7 @@ impl<'text> JsonParser<'_, 'text> {
             }
         }
         let count = self.entries.len().saturating_sub(start);
-        let mut entries = MapEntries::with_capacity_and_hasher(count, MapHasher::default());
+        let mut entries = MapEntries::with_capacity(count);
         // A repeated key keeps its first position and its last value, as `put` does.
         for (key, element) in self.entries.drain(start..) {
             entries.insert(key, element);

@@ -17,6 +17,7 @@ pub mod datetime;
 pub mod decisions;
 mod display;
 mod json;
+pub mod map;
 pub mod number;
 mod operators;
 mod scan;
@@ -54,12 +55,13 @@ impl MapId {
 }
 
 /// The entries of a Deluge map: text keys in insertion order (see
-/// [`decisions::MAP_KEYS_ARE_TEXT`]). Hashed with foldhash, seeded per map: much cheaper
-/// than SipHash on the short keys scripts use, and still not predictable from outside
-/// (keys often come from API responses).
-pub type MapEntries = IndexMap<String, Value, MapHasher>;
+/// [`decisions::MAP_KEYS_ARE_TEXT`]), small maps searched linearly, larger ones hashed
+/// (see [`map`]). Keys are the same [`Text`] as text values, so a key of up to 15 bytes
+/// is stored inline (no allocation per entry) and a text value becomes a key, or a key a
+/// value, without copying.
+pub use map::MapEntries;
 
-/// The hasher of [`MapEntries`].
+/// The hasher of the index of larger [`MapEntries`] and of the built-ins' hash sets.
 pub type MapHasher = foldhash::fast::RandomState;
 
 /// Text of a Deluge value: up to 15 bytes inline (no allocation: most keys, names and
@@ -191,6 +193,8 @@ pub struct Heap {
     /// Elements plus containers at which [`Heap::wants_collection`] turns true.
     next_collection_at: usize,
     element_count: usize,
+    /// Collections run so far, for tests of the schedule and for profiling.
+    collections: usize,
     limits: BuiltinLimits,
     time_zone: chrono_tz::Tz,
     /// Compiled regular expressions of `replaceAll`, `matches`, ...: scripts call them in
@@ -198,7 +202,7 @@ pub struct Heap {
     regex_cache: std::collections::HashMap<(String, bool), regex::Regex>,
     /// Scratch stacks of the JSON parser (empty between parses).
     json_values: Vec<Value>,
-    json_entries: Vec<(String, Value)>,
+    json_entries: Vec<(Text, Value)>,
     /// Scratch output of printing, kept so printing large values does not regrow a
     /// buffer every time.
     print_buffer: display::PrintBuffer,
@@ -226,6 +230,7 @@ impl Heap {
             elements_after_collection: 0,
             next_collection_at: 0,
             element_count: 0,
+            collections: 0,
             limits,
             time_zone: chrono_tz::UTC,
             regex_cache: std::collections::HashMap::new(),
@@ -295,6 +300,11 @@ impl Heap {
     /// the true count; removals are subtracted where cheap).
     pub fn element_count(&self) -> usize {
         self.element_count
+    }
+
+    /// How many times [`Heap::collect_garbage`] ran on this heap.
+    pub fn collection_count(&self) -> usize {
+        self.collections
     }
 
     /// Errors when the heap holds more elements than [`BuiltinLimits::max_heap_elements`].
@@ -375,10 +385,7 @@ impl Heap {
 
     /// Creates an empty map with room for `capacity` entries.
     pub fn new_map_with_capacity(&mut self, capacity: usize) -> MapId {
-        self.new_map_from(MapEntries::with_capacity_and_hasher(
-            capacity,
-            MapHasher::default(),
-        ))
+        self.new_map_from(MapEntries::with_capacity(capacity))
     }
 
     /// Creates a map holding `entries`.
@@ -420,10 +427,15 @@ impl Heap {
     }
 
     /// `map.put(key, value)`: overwrites an existing key, keeping its position.
-    pub fn map_put(&mut self, id: MapId, key: String, value: Value) -> Result<(), BuiltinError> {
+    pub fn map_put(
+        &mut self,
+        id: MapId,
+        key: impl Into<Text>,
+        value: Value,
+    ) -> Result<(), BuiltinError> {
         self.check_size()?;
         if let Some(entries) = self.maps.get_mut(id.0 as usize)
-            && entries.insert(key, value).is_none()
+            && entries.insert(key.into(), value).is_none()
         {
             self.element_count = self.element_count.saturating_add(1);
         }
@@ -441,9 +453,13 @@ impl Heap {
         self.element_count = self.element_count.saturating_sub(count);
     }
 
-    /// The text a key is stored under (see [`decisions::MAP_KEYS_ARE_TEXT`]).
-    pub fn key_text(&self, key: &Value) -> String {
-        self.key_str(key).into_owned()
+    /// The text a key is stored under (see [`decisions::MAP_KEYS_ARE_TEXT`]); a text key
+    /// is shared, not copied.
+    pub fn key_text(&self, key: &Value) -> Text {
+        match key {
+            Value::Text(text) => text.clone(),
+            other => Text::from(self.display(other)),
+        }
     }
 
     /// Like [`Heap::key_text`], borrowing text keys instead of copying them.
@@ -454,39 +470,39 @@ impl Heap {
         }
     }
 
-    /// `map.put(key, value)` with any value as the key; copies the key text only when the
-    /// key is new.
+    /// `map.put(key, value)` with any value as the key.
     pub fn map_put_value_key(
         &mut self,
         id: MapId,
         key: &Value,
         value: Value,
     ) -> Result<(), BuiltinError> {
-        let key = self.key_str(key);
-        if let Some(slot) = self
-            .maps
-            .get_mut(id.0 as usize)
-            .and_then(|entries| entries.get_mut(key.as_ref()))
-        {
-            *slot = value;
-            return Ok(());
-        }
-        let key = key.into_owned();
-        self.map_put(id, key, value)
+        let key = self.key_text(key);
+        self.map_put_text(id, key, value)
     }
 
-    /// `map.put(key, value)` with a text key: an existing key is overwritten without
-    /// copying the key text.
-    pub fn map_put_text(&mut self, id: MapId, key: &str, value: Value) -> Result<(), BuiltinError> {
-        if let Some(slot) = self
-            .maps
-            .get_mut(id.0 as usize)
-            .and_then(|entries| entries.get_mut(key))
-        {
-            *slot = value;
+    /// `map.put(key, value)` with a text key, in one hash lookup: an existing key keeps
+    /// its position and text and gets the new value; a new key is checked against
+    /// [`BuiltinLimits::max_heap_elements`] as [`Heap::map_put`] does.
+    pub fn map_put_text(&mut self, id: MapId, key: Text, value: Value) -> Result<(), BuiltinError> {
+        let Some(entries) = self.maps.get_mut(id.0 as usize) else {
             return Ok(());
+        };
+        match entries.locate(&key) {
+            Ok(position) => {
+                if let Some(slot) = entries.get_index_mut(position) {
+                    *slot = value;
+                }
+            }
+            Err(hash) => {
+                if self.element_count > self.limits.max_heap_elements {
+                    return Err(BuiltinError::heap_too_large(self.limits.max_heap_elements));
+                }
+                entries.push_new(key, value, hash);
+                self.element_count = self.element_count.saturating_add(1);
+            }
         }
-        self.map_put(id, key.to_owned(), value)
+        Ok(())
     }
 
     // ----- garbage collection -----
@@ -520,6 +536,7 @@ impl Heap {
         &mut self,
         roots: impl IntoIterator<Item = &'value Value>,
     ) -> usize {
+        self.collections = self.collections.saturating_add(1);
         let mut live_lists = vec![false; self.lists.len()];
         let mut live_maps = vec![false; self.maps.len()];
         let mut pending: Vec<Value> = Vec::new();
@@ -610,7 +627,7 @@ impl Heap {
     pub fn iteration_items(&self, value: &Value) -> Result<Vec<Value>, BuiltinError> {
         match value {
             Value::List(id) => Ok(self.list(*id).to_vec()),
-            Value::Map(id) => Ok(self.map(*id).keys().map(Value::text).collect()),
+            Value::Map(id) => Ok(self.map(*id).keys().cloned().map(Value::Text).collect()),
             Value::Null => Ok(Vec::new()),
             other => Err(BuiltinError::type_mismatch(format!(
                 "for each needs a list or a map, found {}",
@@ -667,7 +684,10 @@ impl Heap {
                     self.map(*id)
                         .iter()
                         .map(|(key, element)| {
-                            (key.clone(), self.detach_at(element, depth + 1, budget))
+                            (
+                                key.as_str().to_owned(),
+                                self.detach_at(element, depth + 1, budget),
+                            )
                         })
                         .collect(),
                 )
@@ -697,7 +717,7 @@ impl Heap {
             OwnedValue::Map(entries) => {
                 let entries = entries
                     .into_iter()
-                    .map(|(key, element)| (key, self.attach(element)))
+                    .map(|(key, element)| (Text::from(key), self.attach(element)))
                     .collect();
                 Value::Map(self.new_map_from(entries))
             }
@@ -817,6 +837,69 @@ mod tests {
         // A second collection with both roots keeps both and frees nothing new.
         assert_eq!(heap.collect_garbage([&kept, &fresh]), 0);
         assert_eq!(heap.display(&kept), r#"{"a":[1,{"b":[2]}],"c":"x"}"#);
+    }
+
+    /// A run whose live data keeps growing collects whenever the heap asks, yet the
+    /// collections stay logarithmic in the data kept: each one is due only after the live
+    /// heap has doubled, so their total cost is linear.
+    #[test]
+    fn growing_live_data_collects_a_logarithmic_number_of_times() {
+        let mut heap = Heap::new();
+        let records = heap.new_list(Vec::new());
+        let roots = [Value::List(records)];
+        let record_count = 400_000;
+        for number in 0..record_count {
+            if heap.wants_collection() {
+                heap.collect_garbage(roots.iter());
+            }
+            let record = heap.new_map();
+            heap.map_put(record, "id", Value::Long(number)).unwrap();
+            heap.map_put(record, "name", Value::text("contact"))
+                .unwrap();
+            heap.list_push(records, Value::Map(record)).unwrap();
+        }
+        // 400,000 records are 1.6 million elements and containers: 100,000 is the first
+        // threshold, then doubling gives at most log2(16) + 1 collections.
+        let collections = heap.collection_count();
+        assert!(collections >= 1, "the heap never collected");
+        assert!(
+            collections <= 5,
+            "{collections} collections for {record_count} live records"
+        );
+        assert_eq!(heap.list(records).len(), 400_000);
+        assert_eq!(heap.container_count(), 400_001);
+    }
+
+    #[test]
+    fn a_map_with_many_keys_prints_and_iterates_in_insertion_order() {
+        let mut heap = Heap::new();
+        let map = heap.new_map();
+        // Keys of every length around the inline limit of texts, inserted out of sorted
+        // order; overwriting keeps the first position.
+        let keys: Vec<String> = (0..2_000)
+            .map(|number| format!("{}{}", "k".repeat(number % 20), (number * 7919) % 2_000))
+            .collect();
+        for (position, key) in keys.iter().enumerate() {
+            heap.map_put_value_key(
+                map,
+                &Value::text(key.as_str()),
+                Value::Long(position as i64),
+            )
+            .unwrap();
+        }
+        heap.map_put_value_key(map, &Value::text(keys[0].as_str()), Value::Long(-1))
+            .unwrap();
+        heap.map_put_value_key(map, &Value::Long(5), Value::Boolean(true))
+            .unwrap();
+        let printed_keys: Vec<&str> = heap.map(map).keys().map(|key| key.as_str()).collect();
+        let mut expected: Vec<&str> = keys.iter().map(String::as_str).collect();
+        expected.push("5");
+        assert_eq!(printed_keys, expected);
+        let printed = heap.display(&Value::Map(map));
+        assert!(printed.starts_with(&format!(r#"{{"{}":-1,"{}":1,"#, keys[0], keys[1])));
+        assert!(printed.ends_with(r#","5":true}"#));
+        assert!(matches!(heap.map_get(map, "5"), Value::Boolean(true)));
+        assert_eq!(heap.element_count(), 2_001);
     }
 
     #[test]

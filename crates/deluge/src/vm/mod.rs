@@ -1017,7 +1017,7 @@ impl Run {
                 let value = self.pop();
                 let key = self.pop();
                 let result = match key {
-                    Value::Text(key) => self.heap.map_put_text(map, &key, value),
+                    Value::Text(key) => self.heap.map_put_text(map, key, value),
                     other => self.heap.map_put_value_key(map, &other, value),
                 };
                 if !discard {
@@ -1102,7 +1102,7 @@ impl Run {
                 let key = self.pop();
                 self.stack.pop();
                 let result = match key {
-                    Value::Text(key) => self.heap.map_put_text(map, &key, value),
+                    Value::Text(key) => self.heap.map_put_text(map, key, value),
                     other => self.heap.map_put_value_key(map, &other, value),
                 };
                 self.stack.push(Value::Null);
@@ -1168,7 +1168,7 @@ impl Run {
         let mut result = Ok(());
         while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
             let key = match key {
-                Value::Text(text) => String::from(text.as_str()),
+                Value::Text(text) => text,
                 other => self.heap.key_text(&other),
             };
             if let Err(error) = self.heap.map_put(map, key, value) {
