@@ -62,7 +62,7 @@ async fn uses(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_concurrent_uses_across_two_processes_refresh_once() {
-    let Some(url) = peer(
+    let Some(url) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_POSTGRES_URL",
         "five_hundred_concurrent_uses_across_two_processes_refresh_once",
     ) else {

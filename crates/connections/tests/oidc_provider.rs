@@ -14,6 +14,7 @@ use support::*;
 use trestle_connections::{ConnectionStatus, EnvironmentKind};
 use trestle_store::OrganizationId;
 use trestle_store::connections::{ConnectionId, credentials_associated_data};
+use trestle_testkit::oidc_provider::{browser, walk_login_and_consent};
 
 const CLIENT_ID: &str = "crm-connector";
 const CLIENT_SECRET: &str = "crm-secret";
@@ -91,7 +92,8 @@ async fn authorize_in_browser(
         EnvironmentKind::Production,
     )
     .await;
-    let callback = walk_provider_forms(&browser(), &launched.provider_url).await;
+    let callback =
+        walk_login_and_consent(&browser(), &launched.provider_url, PUBLIC_BASE_URL).await;
     assert_eq!(
         callback.path(),
         format!("/api/v1/oauth/callback/{service_key}")
@@ -110,7 +112,7 @@ async fn authorize_in_browser(
 
 #[tokio::test]
 async fn code_flow_with_pkce_refresh_rotation_reuse_and_revocation() {
-    let Some(issuer) = peer(
+    let Some(issuer) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_OIDC_ISSUER",
         "code_flow_with_pkce_refresh_rotation_reuse_and_revocation",
     ) else {
@@ -352,7 +354,10 @@ async fn code_flow_with_pkce_refresh_rotation_reuse_and_revocation() {
 
 #[tokio::test]
 async fn client_credentials_connection() {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER", "client_credentials_connection") else {
+    let Some(issuer) = trestle_testkit::variable_or_skip(
+        "TRESTLE_TEST_OIDC_ISSUER",
+        "client_credentials_connection",
+    ) else {
         return;
     };
     let harness = sqlite_harness(test_config()).await;
@@ -434,7 +439,7 @@ async fn client_credentials_connection() {
 
 #[tokio::test]
 async fn wrong_pkce_verifier_is_rejected_by_the_provider() {
-    let Some(issuer) = peer(
+    let Some(issuer) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_OIDC_ISSUER",
         "wrong_pkce_verifier_is_rejected_by_the_provider",
     ) else {
@@ -488,7 +493,8 @@ async fn wrong_pkce_verifier_is_rejected_by_the_provider() {
         .await
         .unwrap();
     pool.close().await;
-    let callback = walk_provider_forms(&browser(), &launched.provider_url).await;
+    let callback =
+        walk_login_and_consent(&browser(), &launched.provider_url, PUBLIC_BASE_URL).await;
     let error = harness
         .manager
         .complete_authorization(

@@ -12,13 +12,7 @@ use trestle_functions::json::json_to_owned;
 use trestle_functions::{run_to_completion, start_run};
 
 fn seed_script() -> Option<String> {
-    let Some(folder) = std::env::var_os("TRESTLE_SEED_DIR") else {
-        if std::env::var("CI").is_ok_and(|value| value == "true") {
-            panic!("TRESTLE_SEED_DIR must be set in CI (scripts/test.sh sets it)");
-        }
-        eprintln!("SKIPPED: seed script replay needs TRESTLE_SEED_DIR");
-        return None;
-    };
+    let folder = trestle_testkit::variable_or_skip("TRESTLE_SEED_DIR", "seed script replay")?;
     let path = PathBuf::from(folder).join("sync-contact-to-books.dg");
     Some(std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path:?}: {error}")))
 }

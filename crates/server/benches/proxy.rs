@@ -161,27 +161,17 @@ async fn database_url() -> Option<String> {
     if std::env::var("BENCH_STORE").as_deref() != Ok("postgres") {
         return None;
     }
-    let base_url = peer("TRESTLE_TEST_POSTGRES_URL", "bench proxy on PostgreSQL")?;
-    Some(create_postgres_database(&base_url).await)
-}
-
-/// A fresh database on the PostgreSQL cluster, so every run starts empty.
-async fn create_postgres_database(base_url: &str) -> String {
-    use sqlx::Connection as _;
-    let database_name = format!("trestle_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(base_url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {database_name}"
-    )))
-    .execute(&mut connection)
-    .await
-    .unwrap();
-    let (prefix, _) = base_url.rsplit_once('/').unwrap();
-    format!("{prefix}/{database_name}")
+    let cluster_url = trestle_testkit::variable_or_skip(
+        "TRESTLE_TEST_POSTGRES_URL",
+        "bench proxy on PostgreSQL",
+    )?;
+    // A fresh database, so every run starts empty.
+    Some(trestle_testkit::postgres::create_database(&cluster_url, "trestle_bench").await)
 }
 
 fn main() {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER", "bench proxy") else {
+    let Some(issuer) = trestle_testkit::variable_or_skip("TRESTLE_TEST_OIDC_ISSUER", "bench proxy")
+    else {
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -27,7 +27,7 @@ fn error_message(report: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exfiltration_attempts_are_refused_on_the_server_path() {
-    let Some(issuer) = peer(
+    let Some(issuer) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_OIDC_ISSUER",
         "exfiltration_attempts_are_refused",
     ) else {

@@ -11,7 +11,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_forwards_with_the_connection_credential() {
-    let Some(issuer) = peer(
+    let Some(issuer) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_OIDC_ISSUER",
         "proxy_forwards_with_the_credential",
     ) else {

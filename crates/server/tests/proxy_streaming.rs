@@ -14,8 +14,8 @@ use trestle_connections::EnvironmentKind;
 use trestle_outbound::OutboundConfig;
 
 async fn harness_on_httpbin(test: &str, max_response_bytes: u64) -> Option<(Harness, String)> {
-    let issuer = peer("TRESTLE_TEST_OIDC_ISSUER", test)?;
-    let httpbin = peer("TRESTLE_TEST_HTTPBIN_URL", test)?;
+    let issuer = trestle_testkit::variable_or_skip("TRESTLE_TEST_OIDC_ISSUER", test)?;
+    let httpbin = trestle_testkit::variable_or_skip("TRESTLE_TEST_HTTPBIN_URL", test)?;
     let config = OutboundConfig {
         max_response_bytes,
         ..OutboundConfig::default()

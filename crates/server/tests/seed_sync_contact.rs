@@ -89,13 +89,15 @@ fn json_string_of(request: &wiremock::Request) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_script_creates_then_updates_the_books_contact() {
-    let Some(issuer) = peer(
+    let Some(issuer) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_OIDC_ISSUER",
         "seed_script_creates_then_updates",
     ) else {
         return;
     };
-    let Some(seed_dir) = peer("TRESTLE_SEED_DIR", "seed_script_creates_then_updates") else {
+    let Some(seed_dir) =
+        trestle_testkit::variable_or_skip("TRESTLE_SEED_DIR", "seed_script_creates_then_updates")
+    else {
         return;
     };
     let script = PathBuf::from(seed_dir).join("sync-contact-to-books.dg");
@@ -205,7 +207,10 @@ async fn seed_script_creates_then_updates_the_books_contact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn functions_run_reports_effects_without_the_credential() {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER", "functions_run_reports_effects") else {
+    let Some(issuer) = trestle_testkit::variable_or_skip(
+        "TRESTLE_TEST_OIDC_ISSUER",
+        "functions_run_reports_effects",
+    ) else {
         return;
     };
     let harness = start(issuer).await;

@@ -27,6 +27,7 @@ use trestle_outbound::{EgressPolicy, OutboundConfig, OutboundEngine};
 use trestle_runtime::FunctionRuntime;
 use trestle_server::{AppState, ConfigLayer};
 use trestle_store::{NewUser, OrganizationId, Role, Store, UserId, password};
+use trestle_testkit::variable_or_skip;
 use trestle_vault::{Keyring, Vault};
 use url::Url;
 use wiremock::matchers::{method, path, query_param};
@@ -36,7 +37,7 @@ backend_tests!(seed_script_with_builtin_services_and_trestle_as_bigin);
 
 /// oidc-provider (test-peers/oidc-provider) registers callbacks under this base URL; the test
 /// plays the browser, so nothing listens there.
-const CALLBACK_BASE_URL: &str = "http://127.0.0.1:8787";
+const CALLBACK_BASE_URL: &str = trestle_testkit::oidc_provider::REGISTERED_CALLBACK_BASE;
 const NAMESPACE: &str = "biginandbooksconnectionnew";
 const BIGIN_LINK: &str = "biginandbooksconnectionnew__biginconnection";
 const BOOKS_LINK: &str = "biginandbooksconnectionnew__booksconnection";
@@ -44,19 +45,6 @@ const BOOKS_CLIENT_ID: &str = "crm-connector-post";
 const BOOKS_CLIENT_SECRET: &str = "crm-secret-post";
 const BOOKS_CONTACT_ID: &str = "460000000026049";
 const PASSWORD: &str = "correct horse battery staple";
-
-fn peer(variable: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!("service_overrides needs {variable} (CI=true)");
-            }
-            eprintln!("SKIPPED: service_overrides needs {variable}");
-            None
-        }
-    }
-}
 
 /// One Trestle server process: the real router with connections and the function runtime,
 /// `egress.allow = ["127.0.0.1/32"]` so it can reach itself and the stand-ins on loopback.
@@ -369,46 +357,13 @@ async fn authorize_books_at_provider(instance: &Instance, operator: &Operator, i
             .any(|(name, value)| name == "client_id" && value == BOOKS_CLIENT_ID),
         "the operator's client is used: {provider_url}"
     );
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut next = provider_url;
-    for _ in 0..12 {
-        let response = browser.get(next.clone()).send().await.unwrap();
-        let status = response.status();
-        let target = if status.is_redirection() {
-            next.join(response.headers()["location"].to_str().unwrap())
-                .unwrap()
-        } else {
-            let body = response.text().await.unwrap();
-            assert!(
-                status.is_success(),
-                "provider page {next} answered {status}: {body}"
-            );
-            let form: Vec<(&str, &str)> =
-                if body.contains("value=\"login\"") || body.contains("name=\"login\"") {
-                    vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
-                } else {
-                    vec![("prompt", "consent")]
-                };
-            let response = browser.post(next.clone()).form(&form).send().await.unwrap();
-            assert!(
-                response.status().is_redirection(),
-                "form answered {}",
-                response.status()
-            );
-            next.join(response.headers()["location"].to_str().unwrap())
-                .unwrap()
-        };
-        if target.as_str().starts_with(CALLBACK_BASE_URL) {
-            finish(&instance.manager, "zoho_books", &target, &binding).await;
-            return;
-        }
-        next = target;
-    }
-    panic!("oidc-provider never redirected to the callback");
+    let callback = trestle_testkit::oidc_provider::walk_login_and_consent(
+        &trestle_testkit::oidc_provider::browser(),
+        &provider_url,
+        CALLBACK_BASE_URL,
+    )
+    .await;
+    finish(&instance.manager, "zoho_books", &callback, &binding).await;
 }
 
 async fn run_seed(
@@ -457,10 +412,11 @@ fn json_string_of(request: &wiremock::Request) -> Value {
 }
 
 async fn seed_script_with_builtin_services_and_trestle_as_bigin(backend: Backend) {
-    let Some(issuer) = peer("TRESTLE_TEST_OIDC_ISSUER") else {
+    let test = "seed_script_with_builtin_services_and_trestle_as_bigin";
+    let Some(issuer) = variable_or_skip("TRESTLE_TEST_OIDC_ISSUER", test) else {
         return;
     };
-    let Some(seed_dir) = peer("TRESTLE_SEED_DIR") else {
+    let Some(seed_dir) = variable_or_skip("TRESTLE_SEED_DIR", test) else {
         return;
     };
     let script =

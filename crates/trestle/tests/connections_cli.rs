@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
-use support::{BINARY, field, peer, serve_command, spawn_and_wait_for_banner, trestle_admin};
+use support::{BINARY, field, serve_command, spawn_and_wait_for_banner, trestle_admin};
 
 const SERVICE_CLIENT_SECRET: &str = "acme-client-secret-0123456789";
 
@@ -607,7 +607,7 @@ fn oauth_clients_show_the_secret_once() {
 
 #[test]
 fn basic_and_api_key_connections_to_httpbin_are_verified_and_tested() {
-    let Some(httpbin) = peer(
+    let Some(httpbin) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_HTTPBIN_URL",
         "basic_and_api_key_connections_to_httpbin_are_verified_and_tested",
     ) else {
@@ -778,48 +778,34 @@ verification = {{ url = "{httpbin}/basic-auth/acme/s3cret-password", expected_st
 }
 
 /// The callback base oidc-provider has registered redirect URIs for (test-peers/oidc-provider).
-const OIDC_CALLBACK_BASE: &str = "http://127.0.0.1:8787";
+const OIDC_CALLBACK_BASE: &str = trestle_testkit::oidc_provider::REGISTERED_CALLBACK_BASE;
 
 /// Plays the browser through a launch URL: Trestle's launch endpoint (binding cookie), the
-/// provider's login and consent forms, and back to Trestle's callback. URLs on the public base
-/// URL the provider knows are sent to the real server address instead.
+/// provider's login and consent forms, and back to Trestle's callback; returns the status and
+/// page of the first answer from Trestle that is not a redirect. URLs on the public base URL
+/// the provider knows are sent to the real server address instead.
 async fn authorize_in_browser(server_url: &str, launch_url: &str) -> (u16, String) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let to_server = |url: &str| url.replacen(OIDC_CALLBACK_BASE, server_url, 1);
-    let mut next = url::Url::parse(&to_server(launch_url)).unwrap();
-    for _ in 0..12 {
-        let response = browser.get(next.clone()).send().await.unwrap();
-        let status = response.status();
-        let location = if status.is_redirection() {
-            response.headers()["location"].to_str().unwrap().to_owned()
-        } else {
-            let body = response.text().await.unwrap();
-            if next.as_str().starts_with(server_url) {
-                return (status.as_u16(), body);
-            }
-            assert!(status.is_success(), "provider page {next}: {status} {body}");
-            let form: Vec<(&str, &str)> = if body.contains("name=\"login\"") {
-                vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
-            } else {
-                vec![("prompt", "consent")]
-            };
-            let posted = browser.post(next.clone()).form(&form).send().await.unwrap();
-            assert!(posted.status().is_redirection(), "{}", posted.status());
-            posted.headers()["location"].to_str().unwrap().to_owned()
-        };
-        next = url::Url::parse(&to_server(next.join(&location).unwrap().as_str())).unwrap();
+    use trestle_testkit::oidc_provider::{browser, walk_login_and_consent};
+    let browser = browser();
+    let to_server = |url: &url::Url| {
+        url::Url::parse(&url.as_str().replacen(OIDC_CALLBACK_BASE, server_url, 1)).unwrap()
+    };
+    let launch = to_server(&url::Url::parse(launch_url).unwrap());
+    let response = browser.get(launch.clone()).send().await.unwrap();
+    if !response.status().is_redirection() {
+        return (response.status().as_u16(), response.text().await.unwrap());
     }
-    panic!("the browser never came back to Trestle's callback");
+    let provider_url = launch
+        .join(response.headers()["location"].to_str().unwrap())
+        .unwrap();
+    let callback = walk_login_and_consent(&browser, &provider_url, OIDC_CALLBACK_BASE).await;
+    let response = browser.get(to_server(&callback)).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 #[test]
 fn oauth_connection_authorized_against_oidc_provider_then_tested_and_revoked() {
-    let Some(issuer) = peer(
+    let Some(issuer) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_OIDC_ISSUER",
         "oauth_connection_authorized_against_oidc_provider_then_tested_and_revoked",
     ) else {

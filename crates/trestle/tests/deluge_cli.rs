@@ -42,11 +42,10 @@ fn run_prints_info_lines_then_the_return_value() {
 
 #[test]
 fn run_replays_the_seed_script_from_a_cassette() {
-    let Some(seed_folder) = std::env::var_os("TRESTLE_SEED_DIR") else {
-        if std::env::var("CI").is_ok_and(|value| value == "true") {
-            panic!("TRESTLE_SEED_DIR must be set in CI (scripts/test.sh sets it)");
-        }
-        eprintln!("SKIPPED: run_replays_the_seed_script_from_a_cassette needs TRESTLE_SEED_DIR");
+    let Some(seed_folder) = trestle_testkit::variable_or_skip(
+        "TRESTLE_SEED_DIR",
+        "run_replays_the_seed_script_from_a_cassette",
+    ) else {
         return;
     };
     let seed = PathBuf::from(seed_folder).join("sync-contact-to-books.dg");

@@ -15,9 +15,7 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::{
-    announced_url, field, peer, serve_command, spawn_and_wait_for_banner, trestle_admin,
-};
+use support::{announced_url, field, serve_command, spawn_and_wait_for_banner, trestle_admin};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
@@ -71,29 +69,18 @@ fn admin(database_url: &str, arguments: &[&str]) -> String {
     trestle_admin(["--db", database_url].iter().chain(arguments))
 }
 
-/// A fresh database on the test cluster, so the two servers share nothing but it.
-async fn fresh_postgres_database(base_url: &str) -> String {
-    use sqlx::Connection as _;
-    let name = format!("trestle_two_servers_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(base_url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    let (prefix, _) = base_url.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_uses_from_two_server_processes_refresh_once() {
-    let Some(cluster_url) = peer(
+    let Some(cluster_url) = trestle_testkit::variable_or_skip(
         "TRESTLE_TEST_POSTGRES_URL",
         "five_hundred_uses_from_two_server_processes_refresh_once",
     ) else {
         return;
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let database_url = fresh_postgres_database(&cluster_url).await;
+    // A fresh database on the test cluster, so the two servers share nothing but it.
+    let database_url =
+        trestle_testkit::postgres::create_database(&cluster_url, "trestle_two_servers").await;
     let keyring = trestle_vault::Keyring::generate().unwrap();
     let master_key = keyring.to_environment_value().expose_secret().to_owned();
 

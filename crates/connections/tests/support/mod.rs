@@ -1,6 +1,6 @@
 //! Shared helpers of the connection integration tests: a real store (SQLite file or the
-//! PostgreSQL peer), a real vault, a log capture, and a "browser" that walks oidc-provider's
-//! login and consent forms.
+//! PostgreSQL peer), a real vault and a log capture. Peers and oidc-provider's login walker
+//! come from trestle-testkit.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
@@ -17,24 +17,10 @@ use trestle_vault::{Keyring, Vault};
 use url::Url;
 
 /// Public base URL the tests configure; oidc-provider has callbacks registered under it.
-pub const PUBLIC_BASE_URL: &str = "http://127.0.0.1:8787";
+pub const PUBLIC_BASE_URL: &str = trestle_testkit::oidc_provider::REGISTERED_CALLBACK_BASE;
 
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// The peer's URL from the environment. Missing: fail under CI, skip loudly otherwise.
-pub fn peer(variable: &str, test: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!("{test} needs {variable} (set by scripts/peers.sh) and CI=true");
-            }
-            eprintln!("SKIPPED: {test} needs {variable}");
-            None
-        }
-    }
 }
 
 /// Every log line written by any test in this binary (tracing at TRACE level).
@@ -150,63 +136,6 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         && haystack
             .windows(needle.len())
             .any(|window| window == needle)
-}
-
-/// A browser: cookie store, no automatic redirects, so every hop is visible.
-pub fn browser() -> reqwest::Client {
-    install_crypto();
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Walks oidc-provider's devInteractions (login, then consent) from the provider URL until the
-/// redirect to Trestle's callback, and returns that callback URL.
-pub async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) -> Url {
-    let mut next = provider_url.clone();
-    for _ in 0..12 {
-        let response = browser.get(next.clone()).send().await.unwrap();
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response.headers()["location"].to_str().unwrap().to_string();
-            let target = next.join(&location).unwrap();
-            if target.as_str().starts_with(PUBLIC_BASE_URL) {
-                return target;
-            }
-            next = target;
-            continue;
-        }
-        let body = response.text().await.unwrap();
-        assert!(
-            status.is_success(),
-            "provider page {next} answered {status}: {body}"
-        );
-        let prompt = if body.contains("value=\"login\"") || body.contains("name=\"login\"") {
-            "login"
-        } else {
-            "consent"
-        };
-        let form: Vec<(&str, &str)> = if prompt == "login" {
-            vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
-        } else {
-            vec![("prompt", "consent")]
-        };
-        let response = browser.post(next.clone()).form(&form).send().await.unwrap();
-        assert!(
-            response.status().is_redirection(),
-            "posting the {prompt} form answered {}",
-            response.status()
-        );
-        let location = response.headers()["location"].to_str().unwrap().to_string();
-        let target = next.join(&location).unwrap();
-        if target.as_str().starts_with(PUBLIC_BASE_URL) {
-            return target;
-        }
-        next = target;
-    }
-    panic!("the provider never redirected to the callback");
 }
 
 pub fn query_pairs(url: &Url) -> Vec<(String, String)> {

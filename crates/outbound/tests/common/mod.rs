@@ -17,20 +17,8 @@ pub fn install_crypto_provider() {
 /// The httpbin peer's base URL, from TRESTLE_TEST_HTTPBIN_URL (set by scripts/peers.sh).
 /// Missing: fails under CI=true, otherwise prints that the test skipped.
 pub fn httpbin_url(test: &str) -> Option<String> {
-    match std::env::var("TRESTLE_TEST_HTTPBIN_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
-        _ => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!(
-                    "{test} needs TRESTLE_TEST_HTTPBIN_URL (CI=true): run it through scripts/test.sh"
-                );
-            }
-            eprintln!(
-                "SKIPPED: {test} needs TRESTLE_TEST_HTTPBIN_URL (start peers with scripts/peers.sh)"
-            );
-            None
-        }
-    }
+    trestle_testkit::variable_or_skip("TRESTLE_TEST_HTTPBIN_URL", test)
+        .map(|url| url.trim_end_matches('/').to_owned())
 }
 
 /// Engine settings for tests against loopback peers: `egress.allow = ["127.0.0.1/32"]`

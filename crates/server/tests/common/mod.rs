@@ -51,16 +51,10 @@ macro_rules! backend_tests {
 
 /// The PostgreSQL URL, or `None` after printing that the test skipped (panics in CI).
 pub fn postgres_url(test_name: &str) -> Option<String> {
-    match std::env::var("TRESTLE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!("{test_name} needs TRESTLE_TEST_POSTGRES_URL (CI=true)");
-            }
-            eprintln!("SKIPPED: {test_name} (postgres) needs TRESTLE_TEST_POSTGRES_URL");
-            None
-        }
-    }
+    trestle_testkit::variable_or_skip(
+        "TRESTLE_TEST_POSTGRES_URL",
+        &format!("{test_name} (postgres)"),
+    )
 }
 
 /// A database for one test: a SQLite file in a temp dir, or a new PostgreSQL database.
@@ -77,26 +71,16 @@ impl TestDatabase {
                 "sqlite://{}?mode=rwc",
                 data_dir.path().join("trestle.db").display()
             ),
-            Backend::Postgres => create_postgres_database().await,
+            // A fresh database on the test cluster, so tests never share rows or login
+            // counters.
+            Backend::Postgres => {
+                let cluster_url = std::env::var("TRESTLE_TEST_POSTGRES_URL").unwrap();
+                trestle_testkit::postgres::create_database(&cluster_url, "trestle_server_test")
+                    .await
+            }
         };
         TestDatabase { url, data_dir }
     }
-}
-
-/// A fresh database on the test cluster, so tests never share rows or login counters.
-async fn create_postgres_database() -> String {
-    use sqlx::Connection as _;
-    let base_url = std::env::var("TRESTLE_TEST_POSTGRES_URL").unwrap();
-    let database_name = format!("trestle_server_test_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(&base_url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {database_name}"
-    )))
-    .execute(&mut connection)
-    .await
-    .unwrap();
-    let (prefix, _) = base_url.rsplit_once('/').unwrap();
-    format!("{prefix}/{database_name}")
 }
 
 /// A running server plus direct access to its store for seeding.

@@ -19,27 +19,11 @@ use url::Url;
 use wiremock::MockServer;
 
 /// oidc-provider registers callbacks under this base URL for the keys below.
-pub const PUBLIC_BASE_URL: &str = "http://127.0.0.1:8787";
+pub const PUBLIC_BASE_URL: &str = trestle_testkit::oidc_provider::REGISTERED_CALLBACK_BASE;
 pub const BIGIN_LINK: &str = "biginandbooksconnectionnew__biginconnection";
 pub const BOOKS_LINK: &str = "biginandbooksconnectionnew__booksconnection";
 const CLIENT_ID: &str = "crm-connector";
 const CLIENT_SECRET: &str = "crm-secret";
-
-/// The peer's URL from the environment. Missing: fail under CI, skip loudly otherwise.
-pub fn peer(variable: &str, test: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!(
-                    "{test} needs {variable} (set by scripts/peers.sh or scripts/test.sh) and CI=true"
-                );
-            }
-            eprintln!("SKIPPED: {test} needs {variable}");
-            None
-        }
-    }
-}
 
 pub struct Harness {
     pub base_url: String,
@@ -430,12 +414,12 @@ async fn authorize(
         .unwrap()
         .to_owned();
     let launched = manager.launch_authorization(&launch_token).await.unwrap();
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let callback = walk_provider_forms(&browser, &launched.provider_url).await;
+    let callback = trestle_testkit::oidc_provider::walk_login_and_consent(
+        &trestle_testkit::oidc_provider::browser(),
+        &launched.provider_url,
+        PUBLIC_BASE_URL,
+    )
+    .await;
     assert_eq!(
         callback.path(),
         format!("/api/v1/oauth/callback/{service_key}")
@@ -445,46 +429,4 @@ async fn authorize(
         .complete_authorization(service_key, &pairs, Some(&launched.browser_binding))
         .await
         .unwrap();
-}
-
-/// Walks oidc-provider's login and consent forms until the redirect to Trestle's callback.
-async fn walk_provider_forms(browser: &reqwest::Client, provider_url: &Url) -> Url {
-    let mut next = provider_url.clone();
-    for _ in 0..12 {
-        let response = browser.get(next.clone()).send().await.unwrap();
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response.headers()["location"].to_str().unwrap().to_string();
-            let target = next.join(&location).unwrap();
-            if target.as_str().starts_with(PUBLIC_BASE_URL) {
-                return target;
-            }
-            next = target;
-            continue;
-        }
-        let body = response.text().await.unwrap();
-        assert!(
-            status.is_success(),
-            "provider page {next} answered {status}: {body}"
-        );
-        let form: Vec<(&str, &str)> =
-            if body.contains("value=\"login\"") || body.contains("name=\"login\"") {
-                vec![("prompt", "login"), ("login", "alice"), ("password", "any")]
-            } else {
-                vec![("prompt", "consent")]
-            };
-        let response = browser.post(next.clone()).form(&form).send().await.unwrap();
-        assert!(
-            response.status().is_redirection(),
-            "form answered {}",
-            response.status()
-        );
-        let location = response.headers()["location"].to_str().unwrap().to_string();
-        let target = next.join(&location).unwrap();
-        if target.as_str().starts_with(PUBLIC_BASE_URL) {
-            return target;
-        }
-        next = target;
-    }
-    panic!("the provider never redirected to the callback");
 }

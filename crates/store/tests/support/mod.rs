@@ -78,19 +78,10 @@ pub async fn sqlite_database() -> TestDatabase {
 /// A store on a new PostgreSQL schema, or `None` (after saying so loudly) when
 /// TRESTLE_TEST_POSTGRES_URL is not set outside CI.
 pub async fn postgres_database(test_name: &str) -> Option<TestDatabase> {
-    let Ok(admin_url) = std::env::var("TRESTLE_TEST_POSTGRES_URL") else {
-        if std::env::var("CI").is_ok_and(|value| value == "true") {
-            panic!("{test_name} needs TRESTLE_TEST_POSTGRES_URL (CI=true); run scripts/test.sh");
-        }
-        // Straight to the stderr handle: libtest captures eprintln! of passing tests, and a
-        // skip must be seen.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {test_name} (postgres) needs TRESTLE_TEST_POSTGRES_URL"
-        );
-        return None;
-    };
+    let admin_url = trestle_testkit::variable_or_skip(
+        "TRESTLE_TEST_POSTGRES_URL",
+        &format!("{test_name} (postgres)"),
+    )?;
     // A fresh schema per test (creating a database takes seconds; a schema milliseconds):
     // every connection of the test selects it through the URL's search_path option.
     let schema = format!("trestle_test_{}", uuid::Uuid::new_v4().simple());

@@ -91,17 +91,3 @@ pub fn field<'a>(output: &'a str, label: &str) -> &'a str {
         .map(str::trim)
         .unwrap_or_else(|| panic!("no `{label}` in {output}"))
 }
-
-/// The peer's URL from the environment. Missing: fail under CI, skip loudly otherwise.
-pub fn peer(variable: &str, test: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(value) if !value.is_empty() => Some(value),
-        _ if std::env::var("CI").is_ok_and(|value| value == "true") => {
-            panic!("{test} needs {variable} (set by scripts/peers.sh) and CI=true")
-        }
-        _ => {
-            eprintln!("SKIPPED: {test} needs {variable}");
-            None
-        }
-    }
-}
