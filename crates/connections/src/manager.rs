@@ -834,7 +834,7 @@ impl ConnectionManager {
             .await?;
         if service.definition.auth_type == AuthType::OAuth1 {
             return self
-                .begin_oauth1_authorization(organization_id, &record, &service, environment)
+                .begin_oauth1_authorization(&record, &service, environment)
                 .await;
         }
         if service.definition.auth_type != AuthType::OAuth2AuthorizationCode {
@@ -886,9 +886,6 @@ impl ConnectionManager {
             extra_params: &extra,
         });
         let state_hash = pkce::digest_hex(&state);
-        let launch_token = pkce::random_token();
-        let now = Utc::now();
-        let expires_at = now + chrono_duration(self.config.authorization_lifetime);
         let code_verifier = verifier
             .map(|verifier| {
                 self.vault
@@ -899,35 +896,47 @@ impl ConnectionManager {
                     .map_err(vault_error)
             })
             .transpose()?;
-        let pending = OAuthAuthorizationRecord {
-            state_hash,
-            launch_token_hash: pkce::digest_hex(&launch_token),
-            browser_binding_hash: None,
-            organization_id,
-            connection_id: record.id,
-            environment,
-            service_key: record.service_key.clone(),
-            authorize_url: provider_url.to_string(),
-            token_url: oauth2.token_url.to_string(),
-            redirect_uri: redirect_uri.clone(),
-            code_verifier,
-            created_at: now,
-            expires_at,
-            launched_at: None,
-            consumed_at: None,
-        };
-        self.record_pending_authorization(&record, pending, &launch_token)
-            .await
+        self.record_pending_authorization(
+            &record,
+            NewPendingAuthorization {
+                environment,
+                state_hash,
+                provider_url: &provider_url,
+                token_url: &oauth2.token_url,
+                redirect_uri,
+                code_verifier,
+            },
+        )
+        .await
     }
 
-    /// Stores a pending authorization (OAuth 1 or OAuth 2) and returns the launch URL the
-    /// user opens; the callback later finds it by its state.
+    /// Stores a pending authorization (OAuth 1 or OAuth 2) of `record`, valid for the
+    /// configured authorization lifetime, and returns the launch URL the user opens; the
+    /// callback later finds it by its state.
     async fn record_pending_authorization(
         &self,
         record: &ConnectionRecord,
-        pending: OAuthAuthorizationRecord,
-        launch_token: &str,
+        new: NewPendingAuthorization<'_>,
     ) -> Result<PendingAuthorization, ConnectionError> {
+        let launch_token = pkce::random_token();
+        let now = Utc::now();
+        let pending = OAuthAuthorizationRecord {
+            state_hash: new.state_hash,
+            launch_token_hash: pkce::digest_hex(&launch_token),
+            browser_binding_hash: None,
+            organization_id: record.organization_id,
+            connection_id: record.id,
+            environment: new.environment,
+            service_key: record.service_key.clone(),
+            authorize_url: new.provider_url.to_string(),
+            token_url: new.token_url.to_string(),
+            redirect_uri: new.redirect_uri,
+            code_verifier: new.code_verifier,
+            created_at: now,
+            expires_at: now + chrono_duration(self.config.authorization_lifetime),
+            launched_at: None,
+            consumed_at: None,
+        };
         self.store
             .connections()
             .insert_authorization(&pending)
@@ -1124,36 +1133,19 @@ impl ConnectionManager {
                 .capture_from_token_response(&Value::Object(response.extra.clone()))
                 .map_err(|error| services_error(&record.service_key, error))?,
         );
-        let requested = parse_list(&record.requested_scopes);
-        let granted = match &response.scope {
-            Some(scope) => oauth::split_scopes(scope),
-            None => requested,
-        };
-        let credentials = StoredCredentials {
-            access_token: Some(response.access_token.clone()),
-            refresh_token: response.refresh_token.clone(),
-            token_type: response.token_type.clone(),
-            ..StoredCredentials::default()
-        };
-        let write = CredentialWrite {
-            status: ConnectionStatus::Active,
-            credentials: self.encrypt_credentials(record.id, environment, &credentials)?,
-            granted_scopes: list_json(&granted),
-            captured_values: map_json(&captured),
-            expires_at: expiry(&response),
-        };
-        self.store
-            .connections()
-            .store_authorization(record.organization_id, record.id, environment, write)
-            .await
-            .map_err(store_error)?;
-        self.event(
+        let granted = granted_scopes(&response, &record.requested_scopes);
+        self.store_authorized(
             &record,
-            Some(environment),
-            "authorized",
+            environment,
+            Authorized {
+                credentials: &token_credentials(&response),
+                granted_scopes: &granted,
+                captured_values: &captured,
+                expires_at: expiry(&response),
+            },
             json!({ "granted_scopes": granted }),
         )
-        .await;
+        .await?;
         Ok(CompletedAuthorization {
             link_name: record.link_name,
             environment,
@@ -1188,40 +1180,22 @@ impl ConnectionManager {
                 .client_credentials(&endpoint, &parse_list(&record.requested_scopes))
                 .await
                 .map_err(|failure| failure.into_connection_error(&record.service_key))?;
-            let granted = response
-                .scope
-                .as_deref()
-                .map(oauth::split_scopes)
-                .unwrap_or_else(|| parse_list(&record.requested_scopes));
             let captured = service
                 .definition
                 .capture_from_token_response(&Value::Object(response.extra.clone()))
                 .map_err(|error| services_error(&record.service_key, error))?;
-            let credentials = StoredCredentials {
-                access_token: Some(response.access_token.clone()),
-                refresh_token: response.refresh_token.clone(),
-                token_type: response.token_type.clone(),
-                ..StoredCredentials::default()
-            };
-            let write = CredentialWrite {
-                status: ConnectionStatus::Active,
-                credentials: self.encrypt_credentials(record.id, environment, &credentials)?,
-                granted_scopes: list_json(&granted),
-                captured_values: map_json(&captured),
-                expires_at: expiry(&response),
-            };
-            self.store
-                .connections()
-                .store_authorization(organization_id, record.id, environment, write)
-                .await
-                .map_err(store_error)?;
-            self.event(
+            self.store_authorized(
                 &record,
-                Some(environment),
-                "authorized",
+                environment,
+                Authorized {
+                    credentials: &token_credentials(&response),
+                    granted_scopes: &granted_scopes(&response, &record.requested_scopes),
+                    captured_values: &captured,
+                    expires_at: expiry(&response),
+                },
                 json!({ "grant": "client_credentials" }),
             )
-            .await;
+            .await?;
             return self.view(&record).await;
         }
         if !auth_type.is_entered_secret() && auth_type != AuthType::None {
@@ -1285,25 +1259,18 @@ impl ConnectionManager {
                 });
             }
         }
-        let write = CredentialWrite {
-            status: ConnectionStatus::Active,
-            credentials: self.encrypt_credentials(record.id, environment, &credentials)?,
-            granted_scopes: "[]".to_string(),
-            captured_values: "{}".to_string(),
-            expires_at: None,
-        };
-        self.store
-            .connections()
-            .store_authorization(organization_id, record.id, environment, write)
-            .await
-            .map_err(store_error)?;
-        self.event(
+        self.store_authorized(
             &record,
-            Some(environment),
-            "authorized",
+            environment,
+            Authorized {
+                credentials: &credentials,
+                granted_scopes: &[],
+                captured_values: &BTreeMap::new(),
+                expires_at: None,
+            },
             json!({ "grant": auth_type.as_str() }),
         )
-        .await;
+        .await?;
         self.view(&record).await
     }
 
@@ -2162,6 +2129,81 @@ impl ConnectionManager {
                     record.link_name
                 ),
             })
+    }
+}
+
+/// What a flow knows of the authorization it starts (see
+/// [`ConnectionManager::record_pending_authorization`]).
+struct NewPendingAuthorization<'a> {
+    environment: EnvironmentKind,
+    /// Digest of the `state` parameter sent to the provider.
+    state_hash: String,
+    /// Where the launch URL sends the browser: the provider's authorization page.
+    provider_url: &'a Url,
+    /// The token (OAuth 2) or access token (OAuth 1) endpoint, fixed when the flow starts.
+    token_url: &'a Url,
+    redirect_uri: String,
+    /// The PKCE verifier (OAuth 2) or temporary credentials (OAuth 1), encrypted.
+    code_verifier: Option<Vec<u8>>,
+}
+
+/// What a completed authorization stores for one environment (see
+/// [`ConnectionManager::store_authorized`]).
+struct Authorized<'a> {
+    credentials: &'a StoredCredentials,
+    granted_scopes: &'a [String],
+    captured_values: &'a BTreeMap<String, String>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl ConnectionManager {
+    /// Encrypts and stores the credentials of a completed authorization (the environment
+    /// becomes active and the link name is locked), then records the `authorized` event.
+    async fn store_authorized(
+        &self,
+        record: &ConnectionRecord,
+        environment: EnvironmentKind,
+        authorized: Authorized<'_>,
+        event_detail: Value,
+    ) -> Result<(), ConnectionError> {
+        let write = CredentialWrite {
+            status: ConnectionStatus::Active,
+            credentials: self.encrypt_credentials(
+                record.id,
+                environment,
+                authorized.credentials,
+            )?,
+            granted_scopes: list_json(authorized.granted_scopes),
+            captured_values: map_json(authorized.captured_values),
+            expires_at: authorized.expires_at,
+        };
+        self.store
+            .connections()
+            .store_authorization(record.organization_id, record.id, environment, write)
+            .await
+            .map_err(store_error)?;
+        self.event(record, Some(environment), "authorized", event_detail)
+            .await;
+        Ok(())
+    }
+}
+
+/// The credentials of a first token response (nothing earlier to keep, unlike a refresh).
+fn token_credentials(response: &TokenResponse) -> StoredCredentials {
+    StoredCredentials {
+        access_token: Some(response.access_token.clone()),
+        refresh_token: response.refresh_token.clone(),
+        token_type: response.token_type.clone(),
+        ..StoredCredentials::default()
+    }
+}
+
+/// The scopes a token response granted: its `scope` when present, otherwise the requested ones
+/// (`requested_scopes` is the connection's stored JSON list).
+fn granted_scopes(response: &TokenResponse, requested_scopes: &str) -> Vec<String> {
+    match &response.scope {
+        Some(scope) => oauth::split_scopes(scope),
+        None => parse_list(requested_scopes),
     }
 }
 

@@ -9,22 +9,21 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use serde_json::{Value, json};
 use trestle_outbound::oauth1::{OAuth1SignatureMethod, OAuth1Signer};
 use trestle_services::ResolvedOAuth1;
+use trestle_store::EnvironmentKind;
 use trestle_store::connections::{
-    ConnectionRecord, CredentialWrite, OAuthAuthorizationRecord, code_verifier_associated_data,
+    ConnectionRecord, OAuthAuthorizationRecord, code_verifier_associated_data,
 };
-use trestle_store::{EnvironmentKind, OrganizationId};
 use trestle_vault::SecretString;
 use url::Url;
 
 use super::{
-    CompletedAuthorization, ConnectionManager, PendingAuthorization, ServiceEntry, chrono_duration,
-    services_error, store_error, subtle_compare, vault_error,
+    Authorized, CompletedAuthorization, ConnectionManager, NewPendingAuthorization,
+    PendingAuthorization, ServiceEntry, services_error, subtle_compare, vault_error,
 };
-use crate::model::{StoredCredentials, list_json, map_json, parse_list, parse_map};
+use crate::model::{StoredCredentials, parse_list, parse_map};
 use crate::secret::Secret;
 use crate::{ConnectionError, ConnectionStatus, pkce};
 
@@ -47,7 +46,6 @@ impl ConnectionManager {
     /// sends the browser to the provider's authorization page.
     pub(super) async fn begin_oauth1_authorization(
         &self,
-        organization_id: OrganizationId,
         record: &ConnectionRecord,
         service: &ServiceEntry,
         environment: EnvironmentKind,
@@ -113,29 +111,19 @@ impl ConnectionManager {
         let ciphertext = self
             .vault
             .encrypt(&sealed[..], &code_verifier_associated_data(&state_hash))
-            .map_err(vault_error);
-        let launch_token = pkce::random_token();
-        let now = Utc::now();
-        let expires_at = now + chrono_duration(self.config.authorization_lifetime);
-        let pending = OAuthAuthorizationRecord {
-            state_hash,
-            launch_token_hash: pkce::digest_hex(&launch_token),
-            browser_binding_hash: None,
-            organization_id,
-            connection_id: record.id,
-            environment,
-            service_key: record.service_key.clone(),
-            authorize_url: provider_url.to_string(),
-            token_url: endpoints.access_token_url.to_string(),
-            redirect_uri: redirect_uri.clone(),
-            code_verifier: Some(ciphertext?),
-            created_at: now,
-            expires_at,
-            launched_at: None,
-            consumed_at: None,
-        };
-        self.record_pending_authorization(record, pending, &launch_token)
-            .await
+            .map_err(vault_error)?;
+        self.record_pending_authorization(
+            record,
+            NewPendingAuthorization {
+                environment,
+                state_hash,
+                provider_url: &provider_url,
+                token_url: &endpoints.access_token_url,
+                redirect_uri,
+                code_verifier: Some(ciphertext),
+            },
+        )
+        .await
     }
 
     /// The callback half: `pending` has passed the state, service, expiry and browser checks.
@@ -246,25 +234,18 @@ impl ConnectionManager {
             token_secret: Some(answer.secret),
             ..StoredCredentials::default()
         };
-        let write = CredentialWrite {
-            status: ConnectionStatus::Active,
-            credentials: self.encrypt_credentials(record.id, environment, &credentials)?,
-            granted_scopes: list_json(&granted),
-            captured_values: map_json(&captured),
-            expires_at: None,
-        };
-        self.store
-            .connections()
-            .store_authorization(record.organization_id, record.id, environment, write)
-            .await
-            .map_err(store_error)?;
-        self.event(
+        self.store_authorized(
             &record,
-            Some(environment),
-            "authorized",
+            environment,
+            Authorized {
+                credentials: &credentials,
+                granted_scopes: &granted,
+                captured_values: &captured,
+                expires_at: None,
+            },
             json!({ "grant": "oauth1" }),
         )
-        .await;
+        .await?;
         Ok(CompletedAuthorization {
             link_name: record.link_name,
             environment,
