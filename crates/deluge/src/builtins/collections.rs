@@ -363,6 +363,36 @@ fn hash_key(value: &Value) -> Option<HashKey<'_>> {
 /// Keeps the first of each group of equal values, in order. Hashes when every value is a
 /// scalar (linear time); compares pairwise otherwise.
 fn distinct_values(heap: &Heap, values: &[Value]) -> Vec<Value> {
+    // Only numbers, or only texts (the usual lists): hashed on the bare number or text,
+    // which is equality for values of one kind.
+    if values.iter().all(|value| matches!(value, Value::Long(_))) {
+        let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+            values.len(),
+            crate::value::MapHasher::default(),
+        );
+        return values
+            .iter()
+            .filter(|value| match value {
+                Value::Long(number) => seen.insert(*number),
+                _ => false,
+            })
+            .cloned()
+            .collect();
+    }
+    if values.iter().all(|value| matches!(value, Value::Text(_))) {
+        let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+            values.len(),
+            crate::value::MapHasher::default(),
+        );
+        return values
+            .iter()
+            .filter(|value| match value {
+                Value::Text(text) => seen.insert(text.as_str()),
+                _ => false,
+            })
+            .cloned()
+            .collect();
+    }
     if let Some(keys) = values.iter().map(hash_key).collect::<Option<Vec<_>>>() {
         let mut seen = std::collections::HashSet::with_capacity_and_hasher(
             keys.len(),

@@ -33,10 +33,18 @@ fn first_flag(flags: u64) -> usize {
 }
 
 /// The position of the first `quote` or backslash (the end of a JSON string's plain run).
+/// `bytes` is the rest of a whole document, but the string usually ends within a few
+/// bytes: the first [`SHORT_TEXT`] bytes are searched a word at a time, only the rest by
+/// memchr.
 pub(crate) fn first_quote_or_backslash(bytes: &[u8], quote: u8) -> Option<usize> {
-    if bytes.len() > SHORT_TEXT {
-        return memchr::memchr2(quote, b'\\', bytes);
+    let (head, tail) = bytes.split_at(bytes.len().min(SHORT_TEXT));
+    match first_quote_or_backslash_in_short(head, quote) {
+        Some(position) => Some(position),
+        None => memchr::memchr2(quote, b'\\', tail).map(|position| head.len() + position),
     }
+}
+
+fn first_quote_or_backslash_in_short(bytes: &[u8], quote: u8) -> Option<usize> {
     let quotes = ONES * u64::from(quote);
     let backslashes = ONES * u64::from(b'\\');
     let mut chunks = bytes.chunks_exact(8);
