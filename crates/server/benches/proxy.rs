@@ -10,6 +10,16 @@
 //! share this process and the machine's cores, so the CPU time per request (getrusage of the
 //! whole process during the throughput phase) is printed beside the ratio: the proxied path
 //! does a second HTTP server and client hop on the same cores.
+//!
+//! A reference proxy runs beside Trestle: a bare axum handler forwarding to the same upstream
+//! with a plain reqwest client and streaming the body back, nothing else (no auth, no policy,
+//! no redaction). It marks the cheapest plausible hop on this machine.
+//!
+//! With `BENCH_PROXY_INSTRUCTIONS=N` the bench instead sends N sequential requests per
+//! candidate (direct, reference proxy, Trestle proxy, invokeurl) after a warm-up, calling
+//! [`callgrind_phase_boundary`] between candidates: under
+//! `valgrind --tool=callgrind --dump-before='*callgrind_phase_boundary*'` each candidate's
+//! instructions land in their own dump (`scripts/bench-proxy.sh --instructions`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 // The same global allocator as the `trestle` binary, so the bench measures what `trestle serve`
@@ -156,6 +166,65 @@ async fn start_upstream() -> String {
     format!("http://{address}")
 }
 
+/// The cheapest plausible proxy hop: any path forwarded to `upstream` with a plain reqwest
+/// client, status, content type and streamed body passed back.
+async fn start_reference_proxy(upstream: String) -> String {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::Response;
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let client = client.clone();
+        let target = format!(
+            "{upstream}{}",
+            request
+                .uri()
+                .path_and_query()
+                .map(|path| path.as_str())
+                .unwrap_or("/")
+        );
+        async move {
+            let upstream_response = client.get(target).send().await.unwrap();
+            let mut response = Response::builder().status(upstream_response.status());
+            if let Some(content_type) = upstream_response.headers().get("content-type") {
+                response = response.header("content-type", content_type.clone());
+            }
+            response
+                .body(Body::from_stream(upstream_response.bytes_stream()))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// Callgrind dumps its counters before each call (`--dump-before`), so the instructions
+/// between two calls are one candidate's. Does nothing otherwise.
+#[inline(never)]
+fn callgrind_phase_boundary(phase: &str) {
+    eprintln!("phase: {}", std::hint::black_box(phase));
+}
+
+/// `count` sequential GETs of `url`, each body read to the end.
+async fn sequential_requests(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    count: usize,
+) {
+    for _ in 0..count {
+        let mut request = client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap();
+    }
+}
+
 /// The store the bench's server uses: a SQLite file (default) or a new PostgreSQL database.
 async fn database_url() -> Option<String> {
     if std::env::var("BENCH_STORE").as_deref() != Ok("postgres") {
@@ -202,10 +271,48 @@ fn main() {
             "{}/api/v1/environments/sandbox/proxy/{BOOKS_LINK}/contacts",
             harness.base_url
         );
+        let reference_url = format!(
+            "{}/api/v3/contacts",
+            start_reference_proxy(upstream.clone()).await
+        );
+        let script = format!(
+            "for each i in {{1,2,3,4,5,6,7,8,9,10}} {{ for each j in {{1,2,3,4,5,6,7,8,9,10}} {{ r = invokeurl [ url: \"https://books.zoho.com/api/v3/contacts\" type: GET connection: \"{BOOKS_LINK}\" ]; s = invokeurl [ url: \"https://books.zoho.com/api/v3/contacts\" type: GET connection: \"{BOOKS_LINK}\" ]; }} }}\nreturn 1;"
+        );
+        // Calls per run of `script`.
+        let calls: u32 = 200;
+
+        if let Ok(count) = std::env::var("BENCH_PROXY_INSTRUCTIONS") {
+            let count: usize = count.parse().expect("BENCH_PROXY_INSTRUCTIONS is a number");
+            // Warm-up: pools, caches and lazily built state of every path.
+            sequential_requests(&client, &direct_url, None, 200).await;
+            sequential_requests(&client, &reference_url, None, 200).await;
+            sequential_requests(&client, &proxy_url, Some(&harness.token), 200).await;
+            harness.run(&script, json!({})).await;
+            callgrind_phase_boundary("direct");
+            sequential_requests(&client, &direct_url, None, count).await;
+            callgrind_phase_boundary("reference");
+            sequential_requests(&client, &reference_url, None, count).await;
+            callgrind_phase_boundary("proxy");
+            sequential_requests(&client, &proxy_url, Some(&harness.token), count).await;
+            callgrind_phase_boundary("invokeurl");
+            for _ in 0..count.div_ceil(calls as usize) {
+                let report = harness.run(&script, json!({})).await;
+                assert!(report.get("error").is_none(), "{report}");
+            }
+            callgrind_phase_boundary("end");
+            println!(
+                "instructions: {count} requests per phase; invokeurl {} runs of {calls} calls",
+                count.div_ceil(calls as usize)
+            );
+            return;
+        }
+
         let direct = latencies(&client, &direct_url, None).await;
         let proxied = latencies(&client, &proxy_url, Some(&harness.token)).await;
+        let reference = latencies(&client, &reference_url, None).await;
         let direct_throughput = throughput(&client, &direct_url, None).await;
         let proxied_throughput = throughput(&client, &proxy_url, Some(&harness.token)).await;
+        let reference_throughput = throughput(&client, &reference_url, None).await;
         report(
             "proxy",
             &direct,
@@ -213,12 +320,15 @@ fn main() {
             direct_throughput,
             proxied_throughput,
         );
-
-        // invokeurl: one functions/run doing N calls, per call, against N direct calls.
-        let calls = 200;
-        let script = format!(
-            "for each i in {{1,2,3,4,5,6,7,8,9,10}} {{ for each j in {{1,2,3,4,5,6,7,8,9,10}} {{ r = invokeurl [ url: \"https://books.zoho.com/api/v3/contacts\" type: GET connection: \"{BOOKS_LINK}\" ]; s = invokeurl [ url: \"https://books.zoho.com/api/v3/contacts\" type: GET connection: \"{BOOKS_LINK}\" ]; }} }}\nreturn 1;"
+        report(
+            "reference proxy",
+            &direct,
+            &reference,
+            direct_throughput,
+            reference_throughput,
         );
+
+        // invokeurl: one functions/run doing `calls` calls, per call, against direct calls.
         let mut per_call_run = Vec::new();
         let mut per_call_direct = Vec::new();
         for _ in 0..7 {
