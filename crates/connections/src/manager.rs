@@ -230,7 +230,9 @@ type CredentialKey = (OrganizationId, EnvironmentKind, String);
 /// so a token due for refresh is never served from it.
 #[derive(Clone)]
 struct CachedCredential {
-    credential: RequestCredential,
+    /// Shared, so a cache hit costs a reference count, not a copy of the service definition
+    /// and the secrets.
+    credential: Arc<RequestCredential>,
     refresh_by_expiry: bool,
     expires_at: Option<DateTime<Utc>>,
     obtained_at: Option<DateTime<Utc>>,
@@ -1360,6 +1362,20 @@ impl ConnectionManager {
         environment: EnvironmentKind,
         link_name_value: &str,
     ) -> Result<RequestCredential, ConnectionError> {
+        let shared = self
+            .shared_credential_for_request(organization_id, environment, link_name_value)
+            .await?;
+        Ok(RequestCredential::clone(&shared))
+    }
+
+    /// [`ConnectionManager::credential_for_request`] without copying the cached credential:
+    /// for hot paths (the proxy) that only read it.
+    pub async fn shared_credential_for_request(
+        &self,
+        organization_id: OrganizationId,
+        environment: EnvironmentKind,
+        link_name_value: &str,
+    ) -> Result<Arc<RequestCredential>, ConnectionError> {
         let key = (organization_id, environment, link_name_value.to_owned());
         if let Some(cached) = self.credentials.get(&key)
             && !(cached.refresh_by_expiry && self.is_due_at(cached.expires_at, cached.obtained_at))
@@ -1384,11 +1400,11 @@ impl ConnectionManager {
                 )
                 .await?;
         }
-        let credential = self.request_credential(&record, &service, &row)?;
+        let credential = Arc::new(self.request_credential(&record, &service, &row)?);
         self.credentials.insert(
             key,
             CachedCredential {
-                credential: credential.clone(),
+                credential: Arc::clone(&credential),
                 refresh_by_expiry: service.definition.auth_type.is_oauth2(),
                 expires_at: row.expires_at,
                 obtained_at: row.last_refresh_at.max(row.authorized_at),

@@ -1,6 +1,6 @@
 //! The server-side performer of a run's effects.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use trestle_connections::RequestCredential;
@@ -91,7 +91,7 @@ impl<'a> ServerPerformer<'a> {
         &self,
         request: OutboundRequest,
         link_name: &str,
-    ) -> Result<(OutboundResponse, RequestCredential), RuntimeError> {
+    ) -> Result<(OutboundResponse, Arc<RequestCredential>), RuntimeError> {
         send_through_connection(
             self.runtime,
             self.organization,
@@ -332,10 +332,10 @@ pub(crate) async fn send_through_connection(
     request: OutboundRequest,
     link_name: &str,
     on_credential: &(dyn Fn(&RequestCredential) + Sync),
-) -> Result<(OutboundResponse, RequestCredential), RuntimeError> {
+) -> Result<(OutboundResponse, Arc<RequestCredential>), RuntimeError> {
     let credential = runtime
         .connections
-        .credential_for_request(organization, environment, link_name)
+        .shared_credential_for_request(organization, environment, link_name)
         .await?;
     on_credential(&credential);
     let response = runtime
@@ -356,7 +356,7 @@ pub(crate) async fn send_through_connection(
         .engine
         .send(request, Some(&fresh.attachment), context)
         .await?;
-    Ok((response, fresh))
+    Ok((response, Arc::new(fresh)))
 }
 
 fn error_result(message: String) -> (EffectResult, serde_json::Value) {

@@ -99,7 +99,7 @@ impl FunctionRuntime {
         }
         let credential = self
             .connections
-            .credential_for_request(
+            .shared_credential_for_request(
                 request.organization,
                 request.environment,
                 &request.link_name,

@@ -67,7 +67,9 @@ async fn proxy_root(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
-    forward(
+    // Boxed: the forwarding future is large (the engine's and the HTTP client's state), and
+    // axum moves the handler's future several times before polling it.
+    Box::pin(forward(
         state,
         principal,
         path.environment,
@@ -75,7 +77,7 @@ async fn proxy_root(
         String::new(),
         query,
         request,
-    )
+    ))
     .await
 }
 
@@ -86,7 +88,9 @@ async fn proxy_path(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
-    forward(
+    // Boxed: the forwarding future is large (the engine's and the HTTP client's state), and
+    // axum moves the handler's future several times before polling it.
+    Box::pin(forward(
         state,
         principal,
         path.environment,
@@ -94,7 +98,7 @@ async fn proxy_path(
         path.path,
         query,
         request,
-    )
+    ))
     .await
 }
 
