@@ -178,3 +178,53 @@ async fn a_deletion_through_this_process_applies_at_once() {
         Err("CONNECTION_NOT_FOUND".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_cache_hit_shares_the_cached_credential_and_a_write_replaces_it() {
+    let harness = harness_with_cached_bearer_connection().await;
+    let authorize = |token: &'static str| {
+        harness.manager.authorize_with_credentials(
+            harness.organization,
+            LINK_NAME,
+            EnvironmentKind::Sandbox,
+            token_fields(token),
+        )
+    };
+    let shared = || {
+        harness.manager.shared_credential_for_request(
+            harness.organization,
+            EnvironmentKind::Sandbox,
+            LINK_NAME,
+        )
+    };
+    authorize("shared-secret").await.unwrap();
+    let first = shared().await.unwrap();
+    let second = shared().await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "a cache hit hands out the cached credential, not a copy"
+    );
+    assert!(
+        first
+            .attachment
+            .secret_values()
+            .iter()
+            .any(|value| value == "shared-secret")
+    );
+
+    authorize("replaced-secret").await.unwrap();
+    let after_write = shared().await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &after_write));
+    assert!(
+        after_write
+            .attachment
+            .secret_values()
+            .iter()
+            .any(|value| value == "replaced-secret")
+    );
+    assert_eq!(
+        attached_secret(&harness.manager, &harness).await.unwrap(),
+        "replaced-secret",
+        "the copying accessor sees the same credential"
+    );
+}
