@@ -366,43 +366,19 @@ fn distinct_values(heap: &Heap, values: &[Value]) -> Vec<Value> {
     // Only numbers, or only texts (the usual lists): hashed on the bare number or text,
     // which is equality for values of one kind.
     if values.iter().all(|value| matches!(value, Value::Long(_))) {
-        let mut seen = std::collections::HashSet::with_capacity_and_hasher(
-            values.len(),
-            crate::value::MapHasher::default(),
-        );
-        return values
-            .iter()
-            .filter(|value| match value {
-                Value::Long(number) => seen.insert(*number),
-                _ => false,
-            })
-            .cloned()
-            .collect();
+        return distinct_by_key(values, |value| match value {
+            Value::Long(number) => Some(*number),
+            _ => None,
+        });
     }
     if values.iter().all(|value| matches!(value, Value::Text(_))) {
-        let mut seen = std::collections::HashSet::with_capacity_and_hasher(
-            values.len(),
-            crate::value::MapHasher::default(),
-        );
-        return values
-            .iter()
-            .filter(|value| match value {
-                Value::Text(text) => seen.insert(text.as_str()),
-                _ => false,
-            })
-            .cloned()
-            .collect();
+        return distinct_by_key(values, |value| match value {
+            Value::Text(text) => Some(text.as_str()),
+            _ => None,
+        });
     }
-    if let Some(keys) = values.iter().map(hash_key).collect::<Option<Vec<_>>>() {
-        let mut seen = std::collections::HashSet::with_capacity_and_hasher(
-            keys.len(),
-            crate::value::MapHasher::default(),
-        );
-        return values
-            .iter()
-            .zip(keys)
-            .filter_map(|(value, key)| seen.insert(key).then(|| value.clone()))
-            .collect();
+    if values.iter().all(|value| hash_key(value).is_some()) {
+        return distinct_by_key(values, hash_key);
     }
     let mut distinct: Vec<Value> = Vec::new();
     for element in values {
@@ -411,6 +387,23 @@ fn distinct_values(heap: &Heap, values: &[Value]) -> Vec<Value> {
         }
     }
     distinct
+}
+
+/// The first value of each key, in order. `key` gives a key for every value the caller
+/// checked; a value without one is dropped, which the callers rule out beforehand.
+fn distinct_by_key<'values, Key: std::hash::Hash + Eq>(
+    values: &'values [Value],
+    key: impl Fn(&'values Value) -> Option<Key>,
+) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+        values.len(),
+        crate::value::MapHasher::default(),
+    );
+    values
+        .iter()
+        .filter(|value| key(value).is_some_and(|key| seen.insert(key)))
+        .cloned()
+        .collect()
 }
 
 /// Membership test over `values`, hashed when they are all scalars.

@@ -47,21 +47,11 @@ pub(crate) fn first_quote_or_backslash(bytes: &[u8], quote: u8) -> Option<usize>
 fn first_quote_or_backslash_in_short(bytes: &[u8], quote: u8) -> Option<usize> {
     let quotes = ONES * u64::from(quote);
     let backslashes = ONES * u64::from(b'\\');
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let word = word_at(chunk);
-        let flags = zero_bytes(word ^ quotes) | zero_bytes(word ^ backslashes);
-        if flags != 0 {
-            return Some(offset + first_flag(flags));
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&byte| byte == quote || byte == b'\\')
-        .map(|position| offset + position)
+    first_flagged(
+        bytes,
+        |word| zero_bytes(word ^ quotes) | zero_bytes(word ^ backslashes),
+        |byte| byte == quote || byte == b'\\',
+    )
 }
 
 /// The position of the first byte a JSON string literal must escape: a control character,
@@ -69,12 +59,25 @@ fn first_quote_or_backslash_in_short(bytes: &[u8], quote: u8) -> Option<usize> {
 pub(crate) fn first_json_escape(bytes: &[u8]) -> Option<usize> {
     let quotes = ONES * u64::from(b'"');
     let backslashes = ONES * u64::from(b'\\');
+    first_flagged(
+        bytes,
+        |word| bytes_below(word, 0x20) | zero_bytes(word ^ quotes) | zero_bytes(word ^ backslashes),
+        |byte| byte < 0x20 || byte == b'"' || byte == b'\\',
+    )
+}
+
+/// The first byte `flags_of_word` flags, 8 bytes at a time, then byte by byte through
+/// `is_flagged` in the tail. Both must flag the same bytes.
+#[inline(always)]
+fn first_flagged(
+    bytes: &[u8],
+    flags_of_word: impl Fn(u64) -> u64,
+    is_flagged: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
-        let word = word_at(chunk);
-        let flags =
-            bytes_below(word, 0x20) | zero_bytes(word ^ quotes) | zero_bytes(word ^ backslashes);
+        let flags = flags_of_word(word_at(chunk));
         if flags != 0 {
             return Some(offset + first_flag(flags));
         }
@@ -83,7 +86,7 @@ pub(crate) fn first_json_escape(bytes: &[u8]) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+        .position(|&byte| is_flagged(byte))
         .map(|position| offset + position)
 }
 
