@@ -3,7 +3,7 @@
 //! Shared by the cargo-fuzz target (`fuzz/`) and the bounded run in the test suite, so
 //! both exercise exactly the same code.
 
-use crate::compile::{FastPaths, compile_source_with, render};
+use crate::compile::{FastPaths, Program, compile_source_with, render};
 use crate::effect::EffectResult;
 use crate::error::Error;
 use crate::limits::Limits;
@@ -45,12 +45,7 @@ pub fn run_one(bytes: &[u8]) -> CaseEnd {
         Err(_) => return CaseEnd::CompileErrors,
     };
     let limits = fuzz_limits();
-    // Give every input a value so scripts reading them get past the first line.
-    let arguments = program
-        .inputs()
-        .iter()
-        .map(|input| (input.name.clone(), OwnedValue::Text("fuzz".to_owned())))
-        .collect();
+    let arguments = fuzz_arguments(&program);
     let Ok(mut run) = Run::new(program, arguments, limits, RunContext::default()) else {
         return CaseEnd::Failed;
     };
@@ -90,6 +85,15 @@ pub fn fast_paths_difference(bytes: &[u8]) -> Option<String> {
     (fast != ordinary).then(|| format!("with fast paths: {fast:#?}\nwithout: {ordinary:#?}"))
 }
 
+/// Gives every input a value so scripts reading them get past the first line.
+fn fuzz_arguments(program: &Program) -> Vec<(String, OwnedValue)> {
+    program
+        .inputs()
+        .iter()
+        .map(|input| (input.name.clone(), OwnedValue::Text("fuzz".to_owned())))
+        .collect()
+}
+
 /// Every step of a run as `run_one` drives it, in debug form.
 fn transcript(source: &str, fast_paths: FastPaths) -> Vec<String> {
     let program = match compile_source_with(source, fast_paths) {
@@ -97,11 +101,7 @@ fn transcript(source: &str, fast_paths: FastPaths) -> Vec<String> {
         Err(error) => return vec![format!("{error:?}")],
     };
     let limits = fuzz_limits();
-    let arguments = program
-        .inputs()
-        .iter()
-        .map(|input| (input.name.clone(), OwnedValue::Text("fuzz".to_owned())))
-        .collect();
+    let arguments = fuzz_arguments(&program);
     let mut run = match Run::new(program, arguments, limits, RunContext::default()) {
         Ok(run) => run,
         Err(error) => return vec![format!("{error:?}")],
