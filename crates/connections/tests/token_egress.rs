@@ -15,7 +15,6 @@ use trestle_connections::oauth::TokenClient;
 use trestle_connections::{ConnectionManager, EnvironmentKind};
 use trestle_outbound::{EgressPolicy, StaticResolver};
 use trestle_store::OrganizationId;
-use trestle_store::connections::{CustomServiceRecord, custom_service_associated_data};
 use wiremock::matchers::{any, body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -107,33 +106,7 @@ value = "Bearer {{access_token}}"
 "#
     ))
     .unwrap();
-    let organization = harness.organization;
-    let encrypt = |field: &str, value: &str| {
-        harness
-            .vault
-            .encrypt(
-                value.as_bytes(),
-                &custom_service_associated_data(organization, service_key, field),
-            )
-            .unwrap()
-    };
-    harness
-        .store
-        .connections()
-        .save_custom_service(
-            &CustomServiceRecord {
-                organization_id: organization,
-                service_key: service_key.into(),
-                definition: serde_json::to_string(&definition).unwrap(),
-                client_id: Some(encrypt("client_id", "egress-client-id")),
-                client_secret: Some(encrypt("client_secret", CLIENT_SECRET)),
-                created_at: chrono::Utc::now(),
-                updated_at: chrono::Utc::now(),
-            },
-            true,
-        )
-        .await
-        .unwrap();
+    store_custom_service_directly(harness, &definition, "egress-client-id", CLIENT_SECRET).await;
 }
 
 /// Creates `egress__<name>` of `service_key`, launches its authorization and answers the

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use support::*;
 use trestle_connections::{ConnectionStatus, EnvironmentKind};
-use trestle_store::connections::{CustomServiceRecord, custom_service_associated_data};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -105,32 +104,13 @@ async fn zoho_shaped_provider_quirks() {
         &api,
     ))
     .unwrap();
-    let encrypt = |field: &str, value: &str| {
-        harness
-            .vault
-            .encrypt(
-                value.as_bytes(),
-                &custom_service_associated_data(organization, "zoho_like", field),
-            )
-            .unwrap()
-    };
-    harness
-        .store
-        .connections()
-        .save_custom_service(
-            &CustomServiceRecord {
-                organization_id: organization,
-                service_key: "zoho_like".into(),
-                definition: serde_json::to_string(&definition).unwrap(),
-                client_id: Some(encrypt("client_id", "1000.CLIENTID")),
-                client_secret: Some(encrypt("client_secret", "zoho-client-secret-value")),
-                created_at: chrono::Utc::now(),
-                updated_at: chrono::Utc::now(),
-            },
-            true,
-        )
-        .await
-        .unwrap();
+    store_custom_service_directly(
+        &harness,
+        &definition,
+        "1000.CLIENTID",
+        "zoho-client-secret-value",
+    )
+    .await;
     create_connection(
         &harness.manager,
         organization,

@@ -117,6 +117,49 @@ pub async fn sqlite_harness_with_tokens(config: ManagerConfig, tokens: TokenClie
     }
 }
 
+/// Stores a custom service straight into the store, with its client id and secret encrypted
+/// as the manager would: for definitions the manager's own validation would refuse (an
+/// unsafe token URL) or that need fields it does not take.
+pub async fn store_custom_service_directly(
+    harness: &Harness,
+    definition: &trestle_services::ServiceDefinition,
+    client_id: &str,
+    client_secret: &str,
+) {
+    let organization = harness.organization;
+    let service_key = definition.key.as_str();
+    let encrypt = |field: &str, value: &str| {
+        harness
+            .vault
+            .encrypt(
+                value.as_bytes(),
+                &trestle_store::connections::custom_service_associated_data(
+                    organization,
+                    service_key,
+                    field,
+                ),
+            )
+            .unwrap()
+    };
+    harness
+        .store
+        .connections()
+        .save_custom_service(
+            &trestle_store::connections::CustomServiceRecord {
+                organization_id: organization,
+                service_key: service_key.into(),
+                definition: serde_json::to_string(definition).unwrap(),
+                client_id: Some(encrypt("client_id", client_id)),
+                client_secret: Some(encrypt("client_secret", client_secret)),
+                created_at: chrono::Utc::now(),
+                updated_at: chrono::Utc::now(),
+            },
+            true,
+        )
+        .await
+        .unwrap();
+}
+
 /// Every byte of the SQLite database (main file and write-ahead log).
 pub fn database_bytes(harness: &Harness) -> Vec<u8> {
     let mut bytes = Vec::new();
