@@ -15,7 +15,7 @@ use trestle_connections::oauth::TokenClient;
 use trestle_connections::{ConnectionManager, EnvironmentKind};
 use trestle_outbound::{EgressPolicy, StaticResolver};
 use trestle_store::OrganizationId;
-use wiremock::matchers::{any, body_string_contains, method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CLIENT_SECRET: &str = "egress-test-client-secret-value";
@@ -42,17 +42,6 @@ fn tokens(policy: EgressPolicy) -> TokenClient {
 
 fn loopback_allowed() -> EgressPolicy {
     EgressPolicy::from_allow_list(["127.0.0.1/32"]).unwrap()
-}
-
-/// A listener on loopback that fails the test (when dropped) if anything reaches it.
-async fn listener_that_must_not_be_reached() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    server
 }
 
 /// The refused destinations: (token URL, host the error must name). `listener_port` is a
@@ -142,7 +131,7 @@ fn assert_refusal(error: &trestle_connections::ConnectionError, host: &str, cont
 
 #[tokio::test]
 async fn code_exchange_with_a_blocked_token_url_is_refused_and_sends_nothing() {
-    let listener = listener_that_must_not_be_reached().await;
+    let listener = trestle_testkit::stand_in::server_that_must_not_be_reached().await;
     let harness = sqlite_harness_with_tokens(test_config(), tokens(EgressPolicy::strict())).await;
     for (index, (token_url, host)) in refused_token_urls(listener.address().port())
         .into_iter()

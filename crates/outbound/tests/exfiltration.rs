@@ -32,7 +32,7 @@ fn routed_to(server: &MockServer) -> EgressContext {
 
 #[tokio::test]
 async fn credential_to_a_host_outside_its_service_is_refused_before_sending() {
-    let outsider = server_that_must_not_be_reached().await;
+    let outsider = trestle_testkit::stand_in::server_that_must_not_be_reached().await;
     let engine = loopback_engine();
     let credential = plain_http_credential(&["books.zoho.com"]);
     let error = error_of_get(
@@ -54,7 +54,7 @@ async fn credential_to_a_host_outside_its_service_is_refused_before_sending() {
 
 #[tokio::test]
 async fn look_alike_hosts_are_refused() {
-    let stand_in = server_that_must_not_be_reached().await;
+    let stand_in = trestle_testkit::stand_in::server_that_must_not_be_reached().await;
     let engine = loopback_engine();
     let credential = zoho_credential(&["books.zoho.com"]);
     for url in [
@@ -322,7 +322,7 @@ async fn dns_names_resolving_to_private_addresses_are_refused() {
 
 #[tokio::test]
 async fn ipv4_mapped_and_odd_ipv4_spellings_of_loopback_are_refused() {
-    let server = server_that_must_not_be_reached().await;
+    let server = trestle_testkit::stand_in::server_that_must_not_be_reached().await;
     let port = server.address().port();
     // egress.allow = 127.0.0.1/32 does not open the IPv4-mapped IPv6 form.
     let engine = loopback_engine();

@@ -32,7 +32,7 @@ fn port_of(server: &MockServer) -> u16 {
 #[tokio::test]
 async fn a_name_resolving_to_a_blocked_address_is_refused_and_nothing_is_sent() {
     install_crypto_provider();
-    let listener = server_that_must_not_be_reached().await;
+    let listener = trestle_testkit::stand_in::server_that_must_not_be_reached().await;
     let resolver = StaticResolver::new()
         .with("tokens.internal.test", &[ip("127.0.0.1")])
         .with(
@@ -114,7 +114,7 @@ impl HostResolver for CountingResolver {
 #[tokio::test]
 async fn each_connection_looks_the_name_up_once_and_checks_that_answer() {
     install_crypto_provider();
-    let listener = server_that_must_not_be_reached().await;
+    let listener = trestle_testkit::stand_in::server_that_must_not_be_reached().await;
     let lookups = Arc::new(AtomicUsize::new(0));
     let client = guarded_http_client(
         EgressPolicy::strict(),

@@ -6,11 +6,13 @@
 //!   skipped.
 //! - [`oidc_provider`]: plays the browser through oidc-provider's login and consent pages.
 //! - [`postgres`]: a fresh database on the test cluster.
+//! - [`stand_in`]: a stand-in server that fails the test if anything reaches it.
 // Failing the test at once, with the reason, is this crate's job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod oidc_provider;
 pub mod postgres;
+pub mod stand_in;
 
 /// The value of the environment variable `variable` a test needs (a peer's URL such as
 /// `TRESTLE_TEST_OIDC_ISSUER`, or a folder such as `TRESTLE_SEED_DIR`; scripts/test.sh sets

@@ -7,8 +7,6 @@ use trestle_outbound::{
     CredentialAttachment, EgressContext, EgressPolicy, HostResolver, OutboundConfig,
     OutboundEngine, OutboundError, OutboundRequest, OutboundResponse, RetryPolicy, StaticHostList,
 };
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -89,17 +87,6 @@ pub async fn error_of_get(
         .send(OutboundRequest::get(url), credential, &EgressContext::new())
         .await
         .unwrap_err()
-}
-
-/// A stand-in that fails the test (when dropped) if any request reached it.
-pub async fn server_that_must_not_be_reached() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    server
 }
 
 /// Sends `request` without a credential or host routes; an error fails the test.
