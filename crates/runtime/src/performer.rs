@@ -156,7 +156,7 @@ impl<'a> ServerPerformer<'a> {
         let credential = match self
             .runtime
             .connections
-            .credential_for_request(self.organization, self.environment, &link_name)
+            .shared_credential_for_request(self.organization, self.environment, &link_name)
             .await
         {
             Ok(credential) => credential,
